@@ -8,7 +8,8 @@ namespace jobtape {
 
 std::string FormatTime(TimePoint t) {
   int64_t us = ToMicros(t);
-  std::time_t secs = static_cast<std::time_t>(us >= 0 ? us / 1'000'000 : (us - 999'999) / 1'000'000);
+  std::time_t secs =
+      static_cast<std::time_t>(us >= 0 ? us / 1'000'000 : (us - 999'999) / 1'000'000);
   int ms = static_cast<int>((us - static_cast<int64_t>(secs) * 1'000'000) / 1000);
   std::tm tm{};
   gmtime_r(&secs, &tm);
@@ -36,7 +37,9 @@ SystemClock& SystemClock::Instance() {
 
 ManualClock::ManualClock(TimePoint start) : now_us_(ToMicros(start)) {}
 
-TimePoint ManualClock::Now() const { return FromMicros(now_us_.load()); }
+TimePoint ManualClock::Now() const {
+  return FromMicros(now_us_.load());
+}
 
 bool ManualClock::WaitUntil(std::condition_variable& cv, std::unique_lock<std::mutex>& lock,
                             TimePoint deadline, const std::function<bool()>& pred) {

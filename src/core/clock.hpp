@@ -24,9 +24,15 @@ using Duration = std::chrono::microseconds;
 using TimePoint = std::chrono::time_point<std::chrono::system_clock, Duration>;
 
 // Microseconds since the Unix epoch: the persisted form of a TimePoint.
-inline int64_t ToMicros(TimePoint t) { return t.time_since_epoch().count(); }
-inline TimePoint FromMicros(int64_t us) { return TimePoint(Duration(us)); }
-inline int64_t ToMillis(TimePoint t) { return ToMicros(t) / 1000; }
+inline int64_t ToMicros(TimePoint t) {
+  return t.time_since_epoch().count();
+}
+inline TimePoint FromMicros(int64_t us) {
+  return TimePoint(Duration(us));
+}
+inline int64_t ToMillis(TimePoint t) {
+  return ToMicros(t) / 1000;
+}
 // RFC 3339 UTC with milliseconds, e.g. "2026-11-24T10:59:24.123Z".
 std::string FormatTime(TimePoint t);
 

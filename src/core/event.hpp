@@ -40,8 +40,8 @@ struct Event {
   Seq seq = 0;
   EventType type = EventType::kCreated;
   TimePoint at;
-  int attempt = 0;     // the attempt it belongs to (0 before the first claim)
-  std::string data;    // JSON object text
+  int attempt = 0;   // the attempt it belongs to (0 before the first claim)
+  std::string data;  // JSON object text
 };
 
 // An event an attempt wants appended (the store assigns seq, time and attempt).

@@ -22,7 +22,9 @@ constexpr bool kTransitions[kJobStateCount][kJobStateCount] = {
 
 }  // namespace
 
-std::string_view JobStateName(JobState s) { return kNames[static_cast<int>(s)]; }
+std::string_view JobStateName(JobState s) {
+  return kNames[static_cast<int>(s)];
+}
 
 std::optional<JobState> ParseJobState(std::string_view name) {
   for (int i = 0; i < kJobStateCount; ++i) {

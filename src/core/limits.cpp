@@ -12,10 +12,10 @@ bool IsNameChar(char c) {
 
 Status CheckName(std::string_view value, const char* field) {
   if (!IsValidName(value)) {
-    return Status::InvalidArgument(
-        std::string("must match [A-Za-z0-9_.:-]{1,128}, got '") +
-            std::string(value.substr(0, 64)) + (value.size() > 64 ? "...'" : "'"),
-        field);
+    return Status::InvalidArgument(std::string("must match [A-Za-z0-9_.:-]{1,128}, got '") +
+                                       std::string(value.substr(0, 64)) +
+                                       (value.size() > 64 ? "...'" : "'"),
+                                   field);
   }
   return Status::Ok();
 }
@@ -42,10 +42,9 @@ Status ValidateJobSpec(const JobSpec& spec, const Limits& limits, TimePoint now)
   JT_RETURN_IF_ERROR(CheckName(spec.kind, "kind"));
   JT_RETURN_IF_ERROR(CheckName(spec.queue, "queue"));
   if (spec.payload.size() > limits.max_payload_bytes) {
-    return Status::PayloadTooLarge(
-        "payload is " + std::to_string(spec.payload.size()) + " bytes, limit " +
-            std::to_string(limits.max_payload_bytes),
-        "payload");
+    return Status::PayloadTooLarge("payload is " + std::to_string(spec.payload.size()) +
+                                       " bytes, limit " + std::to_string(limits.max_payload_bytes),
+                                   "payload");
   }
   if (spec.priority < kMinPriority || spec.priority > kMaxPriority) {
     return Status::InvalidArgument("must be between -100 and 100", "priority");

@@ -4,18 +4,30 @@ namespace jobtape {
 
 std::string_view ErrorCodeName(ErrorCode code) {
   switch (code) {
-    case ErrorCode::kOk: return "ok";
-    case ErrorCode::kInvalidArgument: return "invalid_argument";
-    case ErrorCode::kNotFound: return "not_found";
-    case ErrorCode::kStaleLease: return "stale_lease";
-    case ErrorCode::kConflict: return "conflict";
-    case ErrorCode::kLimitExceeded: return "limit_exceeded";
-    case ErrorCode::kPayloadTooLarge: return "payload_too_large";
-    case ErrorCode::kUnauthenticated: return "unauthenticated";
-    case ErrorCode::kPermissionDenied: return "permission_denied";
-    case ErrorCode::kUnavailable: return "unavailable";
-    case ErrorCode::kFailedPrecondition: return "failed_precondition";
-    case ErrorCode::kInternal: return "internal";
+    case ErrorCode::kOk:
+      return "ok";
+    case ErrorCode::kInvalidArgument:
+      return "invalid_argument";
+    case ErrorCode::kNotFound:
+      return "not_found";
+    case ErrorCode::kStaleLease:
+      return "stale_lease";
+    case ErrorCode::kConflict:
+      return "conflict";
+    case ErrorCode::kLimitExceeded:
+      return "limit_exceeded";
+    case ErrorCode::kPayloadTooLarge:
+      return "payload_too_large";
+    case ErrorCode::kUnauthenticated:
+      return "unauthenticated";
+    case ErrorCode::kPermissionDenied:
+      return "permission_denied";
+    case ErrorCode::kUnavailable:
+      return "unavailable";
+    case ErrorCode::kFailedPrecondition:
+      return "failed_precondition";
+    case ErrorCode::kInternal:
+      return "internal";
   }
   return "internal";
 }

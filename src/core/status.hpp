@@ -17,17 +17,17 @@ namespace jobtape {
 
 enum class ErrorCode {
   kOk = 0,
-  kInvalidArgument,   // malformed or out-of-range input; nothing was written
-  kNotFound,          // the named job, queue, schedule or batch does not exist
-  kStaleLease,        // lease expired, re-claimed, cancelled or already finished (R2)
-  kConflict,          // the request conflicts with current state (e.g. retry of a live job)
-  kLimitExceeded,     // a size, count or rate limit was hit
-  kPayloadTooLarge,   // a body or payload above its configured size
-  kUnauthenticated,   // no or unknown credentials
-  kPermissionDenied,  // credentials lack the role
-  kUnavailable,       // store unreachable, shutting down, or overloaded; retry later
-  kFailedPrecondition,// e.g. database schema newer than this binary
-  kInternal,          // a bug or an unexpected failure of a dependency
+  kInvalidArgument,     // malformed or out-of-range input; nothing was written
+  kNotFound,            // the named job, queue, schedule or batch does not exist
+  kStaleLease,          // lease expired, re-claimed, cancelled or already finished (R2)
+  kConflict,            // the request conflicts with current state (e.g. retry of a live job)
+  kLimitExceeded,       // a size, count or rate limit was hit
+  kPayloadTooLarge,     // a body or payload above its configured size
+  kUnauthenticated,     // no or unknown credentials
+  kPermissionDenied,    // credentials lack the role
+  kUnavailable,         // store unreachable, shutting down, or overloaded; retry later
+  kFailedPrecondition,  // e.g. database schema newer than this binary
+  kInternal,            // a bug or an unexpected failure of a dependency
 };
 
 // The stable wire name of a code, e.g. "stale_lease".
@@ -78,7 +78,7 @@ class [[nodiscard]] Status {
 template <typename T>
 class [[nodiscard]] Result {
  public:
-  Result(T value) : value_(std::move(value)) {}  // NOLINT: implicit by design
+  Result(T value) : value_(std::move(value)) {}         // NOLINT: implicit by design
   Result(Status status) : status_(std::move(status)) {  // NOLINT: implicit by design
     assert(!status_.ok() && "Result constructed from an OK status without a value");
     if (status_.ok()) status_ = Status::Internal("Result built from OK status without value");
@@ -112,8 +112,8 @@ class [[nodiscard]] Result {
 }  // namespace jobtape
 
 // Propagates a non-OK Status from an expression returning Status.
-#define JT_RETURN_IF_ERROR(expr)        \
-  do {                                  \
-    ::jobtape::Status jt_status_ = (expr); \
+#define JT_RETURN_IF_ERROR(expr)             \
+  do {                                       \
+    ::jobtape::Status jt_status_ = (expr);   \
     if (!jt_status_.ok()) return jt_status_; \
   } while (0)

@@ -16,8 +16,8 @@ Result<T> Wait(Call&& call) {
 
 }  // namespace
 
-#define JT_SYNC(Type, Name, Param)                                                     \
-  Result<Type> Store::Name(Param p) {                                                  \
+#define JT_SYNC(Type, Name, Param)                                                           \
+  Result<Type> Store::Name(Param p) {                                                        \
     return Wait<Type>([&](Done<Type> done) { Name##Async(std::move(p), std::move(done)); }); \
   }
 

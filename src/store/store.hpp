@@ -53,14 +53,14 @@ struct EnqueueResult {
 
 struct ClaimParams {
   TimePoint now;
-  std::string worker_id;             // who holds the leases (shown in the tape)
-  std::string node_id;               // the claiming node's executor, empty for remote workers
-  std::vector<std::string> queues;   // served in the order given
-  int max = 1;                       // 1..limits.max_claim
+  std::string worker_id;            // who holds the leases (shown in the tape)
+  std::string node_id;              // the claiming node's executor, empty for remote workers
+  std::vector<std::string> queues;  // served in the order given
+  int max = 1;                      // 1..limits.max_claim
   Duration lease_ttl = std::chrono::seconds(30);
 };
 struct ClaimedJob {
-  Job job;      // state kRunning, attempt incremented
+  Job job;  // state kRunning, attempt incremented
   Lease lease;
 };
 struct ClaimResult {
@@ -124,9 +124,9 @@ struct ReapParams {
   int limit = 1000;  // at most this many jobs per call (the caller loops)
 };
 struct ReapResult {
-  int expired = 0;            // leases expired: retried or failed
-  int cancelled = 0;          // cancel grace ran out: cancelled
-  int timed_out = 0;          // runtime backstop hit: failed for retry or terminal
+  int expired = 0;    // leases expired: retried or failed
+  int cancelled = 0;  // cancel grace ran out: cancelled
+  int timed_out = 0;  // runtime backstop hit: failed for retry or terminal
   std::vector<JobId> job_ids;
 };
 
@@ -143,8 +143,8 @@ struct ListParams {
   std::optional<std::string> queue;
   std::optional<JobState> state;
   std::optional<std::string> kind;
-  int limit = 100;                 // 1..1000
-  std::optional<JobId> cursor;     // return jobs with id < cursor (newest first)
+  int limit = 100;              // 1..1000
+  std::optional<JobId> cursor;  // return jobs with id < cursor (newest first)
 };
 struct JobPage {
   std::vector<Job> jobs;
@@ -197,7 +197,7 @@ struct StoreHealth {
 // Commit-batch statistics for /metrics.
 struct StoreStats {
   uint64_t commits = 0;
-  uint64_t requests = 0;      // write requests folded into those commits
+  uint64_t requests = 0;  // write requests folded into those commits
   uint64_t max_batch = 0;
 };
 

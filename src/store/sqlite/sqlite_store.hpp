@@ -24,16 +24,14 @@ enum class Durability {
 };
 
 struct Options {
-  std::string path;                   // database file; created if missing
+  std::string path;  // database file; created if missing
   Durability durability = Durability::kFull;
-  int reader_threads = 2;             // read-only connections serving reads
-  int max_batch = 512;                // write requests folded into one transaction at most
+  int reader_threads = 2;  // read-only connections serving reads
+  int max_batch = 512;     // write requests folded into one transaction at most
   Limits limits;
   // Source of lease tokens and jitter; tests may fix it for reproducibility.
-  uint64_t random_seed = 0;           // 0 = seeded from the OS
+  uint64_t random_seed = 0;  // 0 = seeded from the OS
 };
-
-class SqliteStore;
 
 // Opens (creating and migrating) the database. Errors: kFailedPrecondition for
 // a schema newer than this binary or a failed migration, kUnavailable when the

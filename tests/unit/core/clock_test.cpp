@@ -26,7 +26,8 @@ TEST(ManualClock, AdvanceWakesAWaiterAtItsDeadline) {
     timed_out = !clock.WaitUntil(cv, lock, deadline, [] { return false; });
   });
   // Wait for the waiter to block (a signal, not a sleep).
-  while (clock.waiters() == 0) std::this_thread::yield();
+  while (clock.waiters() == 0)
+    std::this_thread::yield();
   clock.Advance(std::chrono::seconds(9));
   EXPECT_EQ(clock.waiters(), 1);  // not due yet: still waiting
   clock.Advance(std::chrono::seconds(1));

@@ -23,7 +23,9 @@ TEST(Limits, NameAlphabet) {
   EXPECT_TRUE(IsValidName(std::string(128, 'a')));
 }
 
-TEST(Limits, ValidSpecPasses) { EXPECT_TRUE(ValidateJobSpec(Valid(), Limits{}, kNow).ok()); }
+TEST(Limits, ValidSpecPasses) {
+  EXPECT_TRUE(ValidateJobSpec(Valid(), Limits{}, kNow).ok());
+}
 
 TEST(Limits, RangesAreChecked) {
   struct Case {
@@ -39,7 +41,10 @@ TEST(Limits, RangesAreChecked) {
       {[](JobSpec& s) { s.concurrency_limit = 0; }, "concurrency_limit"},
       {[](JobSpec& s) { s.backoff.jitter = 2; }, "backoff.jitter"},
       {[](JobSpec& s) { s.timeout = Duration(0); }, "timeout_ms"},
-      {[](JobSpec& s) { s.tags = {"ok", "not ok"}; }, "tags[1]"},
+      {[](JobSpec& s) {
+         s.tags = {"ok", "not ok"};
+       },
+       "tags[1]"},
   };
   for (const auto& c : cases) {
     JobSpec s = Valid();

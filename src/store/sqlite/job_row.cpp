@@ -1,0 +1,71 @@
+// Decoding job rows and writing tape events: shared by every SQLite operation.
+#include <boost/json.hpp>
+
+#include "store/sqlite/ops.hpp"
+
+namespace jobtape::store::sqlite {
+
+namespace {
+std::optional<TimePoint> OptTime(const Stmt& s, int col) {
+  if (s.IsNull(col)) return std::nullopt;
+  return FromMicros(s.Int(col));
+}
+}  // namespace
+
+Job ReadJob(const Stmt& s, int c) {
+  Job j;
+  j.id = s.Int(c + 0);
+  j.spec.queue = s.Text(c + 1);
+  j.spec.kind = s.Text(c + 2);
+  j.state = static_cast<JobState>(s.Int(c + 3));
+  j.spec.priority = static_cast<int>(s.Int(c + 4));
+  j.spec.payload = s.Text(c + 5);
+  j.run_at = FromMicros(s.Int(c + 6));
+  j.spec.run_at = j.run_at;
+  j.spec.max_attempts = static_cast<int>(s.Int(c + 7));
+  j.attempt = static_cast<int>(s.Int(c + 8));
+  j.spec.backoff.initial = Duration(s.Int(c + 9));
+  j.spec.backoff.max = Duration(s.Int(c + 10));
+  j.spec.backoff.multiplier = s.Real(c + 11);
+  j.spec.backoff.jitter = s.Real(c + 12);
+  if (!s.IsNull(c + 13)) j.spec.timeout = Duration(s.Int(c + 13));
+  j.spec.concurrency_key = s.Text(c + 14);
+  j.spec.concurrency_limit = static_cast<int>(s.Int(c + 15));
+  j.spec.idempotency_key = s.Text(c + 16);
+  j.spec.batch_id = s.Text(c + 17);
+  if (!s.IsNull(c + 18)) {
+    boost::json::error_code ec;
+    auto v = boost::json::parse(s.TextView(c + 18), ec);
+    if (!ec && v.is_array()) {
+      for (const auto& t : v.as_array()) {
+        if (t.is_string()) j.spec.tags.emplace_back(t.as_string());
+      }
+    }
+  }
+  if (!s.IsNull(c + 19)) j.spec.retry_of = s.Int(c + 19);
+  j.created_at = FromMicros(s.Int(c + 20));
+  j.updated_at = FromMicros(s.Int(c + 21));
+  j.started_at = OptTime(s, c + 22);
+  j.finished_at = OptTime(s, c + 23);
+  j.lease_expires_at = OptTime(s, c + 24);
+  j.worker_id = s.Text(c + 25);
+  j.node_id = s.Text(c + 26);
+  j.cancel_requested = !s.IsNull(c + 27);
+  j.last_seq = s.Int(c + 28);
+  j.error = s.Text(c + 29);
+  j.result = s.Text(c + 30);
+  return j;
+}
+
+Status InsertEvent(WriteCtx& ctx, JobId job_id, Seq seq, EventType type, TimePoint at, int attempt,
+                   std::string data) {
+  Stmt& ins = ctx.db.Prepare(
+      "INSERT INTO events(job_id, seq, type, at, attempt, data) VALUES (?1, ?2, ?3, ?4, ?5, ?6)");
+  ins.Bind(1, job_id).Bind(2, seq).Bind(3, static_cast<int64_t>(type)).Bind(4, ToMicros(at));
+  ins.Bind(5, attempt).Bind(6, std::string_view(data));
+  JT_RETURN_IF_ERROR(ins.Run());
+  ctx.fx.events.push_back(Event{job_id, seq, type, at, attempt, std::move(data)});
+  return Status::Ok();
+}
+
+}  // namespace jobtape::store::sqlite

@@ -1,0 +1,54 @@
+// The SQLite store's operations. Write operations run on the writer thread
+// inside the batch transaction (see writer.hpp); reads run on a reader
+// connection. Inputs were validated by store/rules before they got here.
+//
+// Thread-safety: each call uses only the connection it is given.
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include "store/sqlite/db.hpp"
+#include "store/sqlite/writer.hpp"
+#include "store/store.hpp"
+
+namespace jobtape::store::sqlite {
+
+// Columns of a job row in the order ReadJob() expects (a macro so SQL
+// literals can embed it and stay cacheable by address).
+#define JT_JOB_COLUMNS                                                                      \
+  "id, queue, kind, state, priority, payload, run_at, max_attempts, attempt, "              \
+  "backoff_initial_us, backoff_max_us, backoff_multiplier, backoff_jitter, timeout_us, "    \
+  "concurrency_key, concurrency_limit, idempotency_key, batch_id, tags, retry_of, "         \
+  "created_at, updated_at, started_at, finished_at, lease_expires_at, worker_id, node_id, " \
+  "cancel_deadline_at, last_seq, error, result"
+Job ReadJob(const Stmt& s, int first_col = 0);
+
+// Appends one event to `job_id`'s tape at `seq` (the caller has advanced last_seq).
+Status InsertEvent(WriteCtx& ctx, JobId job_id, Seq seq, EventType type, TimePoint at, int attempt,
+                   std::string data);
+
+// writes: jobs
+Result<EnqueueResult> OpEnqueue(WriteCtx& ctx, const EnqueueParams& p);
+Result<ClaimResult> OpClaim(WriteCtx& ctx, const ClaimParams& p);
+Result<CancelResult> OpCancel(WriteCtx& ctx, const CancelParams& p);
+Result<EnqueuedJob> OpRetry(WriteCtx& ctx, const RetryParams& p);
+Result<QueueInfo> OpQueueUpdate(WriteCtx& ctx, const QueueUpdateParams& p);
+
+// writes: attempts
+Result<HeartbeatResult> OpHeartbeat(WriteCtx& ctx, const HeartbeatParams& p);
+Result<AppendResult> OpAppend(WriteCtx& ctx, const AppendParams& p);
+Result<FinishResult> OpFinish(WriteCtx& ctx, const FinishParams& p);
+Result<ReapResult> OpReap(WriteCtx& ctx, const ReapParams& p);
+Result<RecoverResult> OpRecover(WriteCtx& ctx, const RecoverParams& p);
+
+// reads
+Result<Job> OpGet(Db& db, JobId id);
+Result<JobPage> OpList(Db& db, const ListParams& p);
+Result<TapePage> OpTapeRead(Db& db, const TapeReadParams& p);
+// Queue settings rows (counts are filled by the store from memory).
+Result<std::vector<QueueInfo>> OpQueueSettings(Db& db);
+// (queue, state) -> count, for seeding the in-memory counters at open.
+Result<std::vector<CountDelta>> OpCountByQueueState(Db& db);
+
+}  // namespace jobtape::store::sqlite

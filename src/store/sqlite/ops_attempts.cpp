@@ -1,0 +1,211 @@
+// Attempt-level writes, all fenced by the lease (R2): heartbeat, append,
+// finish; and the ways an attempt ends without its worker: reap (R5) and
+// recovery after a crash (R8).
+#include "store/rules.hpp"
+#include "store/sqlite/ops.hpp"
+
+namespace jobtape::store::sqlite {
+namespace {
+
+// The running attempt of a job as the lease calls need it.
+struct AttemptRow {
+  JobId id = 0;
+  std::string queue;
+  int attempt = 0;
+  std::string token;
+  int max_attempts = 1;
+  Backoff backoff;
+  std::optional<int64_t> deadline_at;
+  std::optional<int64_t> cancel_deadline_at;
+  int64_t lease_expires_at = 0;
+  Seq last_seq = 0;
+  bool keyed = false;
+};
+
+// The columns ReadAttempt() expects.
+#define JT_ATTEMPT_COLUMNS                                                                  \
+  "id, queue, attempt, lease_token, max_attempts, backoff_initial_us, backoff_max_us, "     \
+  "backoff_multiplier, backoff_jitter, deadline_at, cancel_deadline_at, lease_expires_at, " \
+  "last_seq, concurrency_key IS NOT NULL"
+
+constexpr const char* kSelectAttempt =
+    "SELECT " JT_ATTEMPT_COLUMNS " FROM jobs WHERE id = ?1 AND state = 2";
+
+AttemptRow ReadAttempt(const Stmt& q) {
+  AttemptRow a;
+  a.id = q.Int(0);
+  a.queue = q.Text(1);
+  a.attempt = static_cast<int>(q.Int(2));
+  a.token = q.Text(3);
+  a.max_attempts = static_cast<int>(q.Int(4));
+  a.backoff.initial = Duration(q.Int(5));
+  a.backoff.max = Duration(q.Int(6));
+  a.backoff.multiplier = q.Real(7);
+  a.backoff.jitter = q.Real(8);
+  a.deadline_at = q.OptInt(9);
+  a.cancel_deadline_at = q.OptInt(10);
+  a.lease_expires_at = q.Int(11);
+  a.last_seq = q.Int(12);
+  a.keyed = q.Int(13) != 0;
+  return a;
+}
+
+// Loads the running attempt `lease` names. kStaleLease unless the job is
+// running that very attempt with that token (R2).
+Result<AttemptRow> LoadLeased(WriteCtx& ctx, const Lease& lease) {
+  Stmt& q = ctx.db.Prepare(kSelectAttempt);
+  StmtScope scope(q);
+  q.Bind(1, lease.job_id);
+  auto row = q.Step();
+  if (!row.ok()) return row.status();
+  if (!*row) {
+    return Status::StaleLease("job " + std::to_string(lease.job_id) + " is not running");
+  }
+  AttemptRow a = ReadAttempt(q);
+  if (a.attempt != lease.attempt || !TokensEqual(a.token, lease.token)) {
+    return Status::StaleLease("lease for attempt " + std::to_string(lease.attempt) +
+                              " is no longer held (job is on attempt " + std::to_string(a.attempt) +
+                              ")");
+  }
+  return a;
+}
+
+// Ends the running attempt `a` with `outcome`: one compare-and-set on
+// (state, attempt) plus the attempt_failed or final event (R1, R2).
+Result<FinishResult> EndAttempt(WriteCtx& ctx, const AttemptRow& a, const Outcome& outcome,
+                                TimePoint now) {
+  AttemptView view{a.attempt, a.max_attempts, a.backoff, a.cancel_deadline_at.has_value()};
+  AttemptEnd end = DecideAttemptEnd(view, outcome, now, ctx.UnitRandom());
+  bool terminal = IsTerminal(end.state);
+  Stmt& up = ctx.db.Prepare(
+      "UPDATE jobs SET state = ?3, run_at = CASE WHEN ?4 IS NULL THEN run_at ELSE ?4 END, "
+      "finished_at = ?5, updated_at = ?6, lease_token = NULL, lease_expires_at = NULL, "
+      "deadline_at = NULL, cancel_deadline_at = NULL, last_seq = last_seq + 1, "
+      "error = CASE WHEN ?7 IS NULL THEN error ELSE ?7 END, result = ?8 "
+      "WHERE id = ?1 AND state = 2 AND attempt = ?2");
+  up.Bind(1, a.id).Bind(2, a.attempt).Bind(3, static_cast<int64_t>(end.state));
+  up.BindOpt(4, terminal ? std::nullopt : std::optional<int64_t>(ToMicros(end.run_at)));
+  up.BindOpt(5, terminal ? std::optional<int64_t>(ToMicros(now)) : std::nullopt);
+  up.Bind(6, ToMicros(now)).BindTextOrNull(7, end.error).BindTextOrNull(8, end.result);
+  JT_RETURN_IF_ERROR(up.Run());
+  if (ctx.db.Changes() != 1) return Status::StaleLease("attempt already ended");
+  Seq seq = a.last_seq + 1;
+  JT_RETURN_IF_ERROR(
+      InsertEvent(ctx, a.id, seq, end.event, now, a.attempt, std::move(end.event_data)));
+  ctx.fx.Move(a.queue, JobState::kRunning, end.state);
+  FinishResult out;
+  out.state = end.state;
+  out.last_seq = seq;
+  if (!terminal) {
+    out.retry_at = end.run_at;
+    ctx.fx.work.emplace_back(a.queue, end.state == JobState::kScheduled
+                                          ? std::optional<TimePoint>(end.run_at)
+                                          : std::nullopt);
+  } else {
+    // Capacity was freed: a claimer waiting on a limit may proceed.
+    ctx.fx.work.emplace_back(a.queue, std::nullopt);
+  }
+  return out;
+}
+
+}  // namespace
+
+Result<HeartbeatResult> OpHeartbeat(WriteCtx& ctx, const HeartbeatParams& p) {
+  auto a = LoadLeased(ctx, p.lease);
+  if (!a.ok()) return a.status();
+  // The lease never outlives the runtime backstop or a cancel's grace (R5, R8).
+  int64_t expires = ToMicros(p.now + p.lease_ttl);
+  if (a->deadline_at) expires = std::min(expires, *a->deadline_at);
+  if (a->cancel_deadline_at) expires = std::min(expires, *a->cancel_deadline_at);
+  if (expires <= ToMicros(p.now)) {
+    return Status::StaleLease("the attempt is past its deadline and will be reclaimed");
+  }
+  Stmt& up = ctx.db.Prepare(
+      "UPDATE jobs SET lease_expires_at = ?3 WHERE id = ?1 AND state = 2 AND attempt = ?2");
+  up.Bind(1, a->id).Bind(2, a->attempt).Bind(3, expires);
+  JT_RETURN_IF_ERROR(up.Run());
+  return HeartbeatResult{FromMicros(expires), a->cancel_deadline_at.has_value()};
+}
+
+Result<AppendResult> OpAppend(WriteCtx& ctx, const AppendParams& p) {
+  auto a = LoadLeased(ctx, p.lease);
+  if (!a.ok()) return a.status();
+  Seq seq = a->last_seq;
+  for (const NewEvent& e : p.events) {
+    JT_RETURN_IF_ERROR(InsertEvent(ctx, a->id, ++seq, e.type, p.now, a->attempt, e.data));
+  }
+  Stmt& up =
+      ctx.db.Prepare("UPDATE jobs SET last_seq = ?3 WHERE id = ?1 AND state = 2 AND attempt = ?2");
+  up.Bind(1, a->id).Bind(2, a->attempt).Bind(3, seq);
+  JT_RETURN_IF_ERROR(up.Run());
+  return AppendResult{seq};
+}
+
+Result<FinishResult> OpFinish(WriteCtx& ctx, const FinishParams& p) {
+  auto a = LoadLeased(ctx, p.lease);
+  if (!a.ok()) return a.status();
+  return EndAttempt(ctx, *a, p.outcome, p.now);
+}
+
+Result<ReapResult> OpReap(WriteCtx& ctx, const ReapParams& p) {
+  std::vector<AttemptRow> expired;
+  {
+    Stmt& q = ctx.db.Prepare(
+        "SELECT " JT_ATTEMPT_COLUMNS
+        " FROM jobs WHERE state = 2 AND lease_expires_at <= ?1 ORDER BY lease_expires_at LIMIT ?2");
+    StmtScope scope(q);
+    q.Bind(1, ToMicros(p.now)).Bind(2, p.limit);
+    while (true) {
+      auto row = q.Step();
+      if (!row.ok()) return row.status();
+      if (!*row) break;
+      expired.push_back(ReadAttempt(q));
+    }
+  }
+  ReapResult out;
+  int64_t now = ToMicros(p.now);
+  for (const AttemptRow& a : expired) {
+    Outcome outcome;
+    if (a.cancel_deadline_at && *a.cancel_deadline_at <= now) {
+      outcome = Outcome::Failed("cancel_grace_expired", "the attempt did not stop in time", false);
+      ++out.cancelled;
+    } else if (a.deadline_at && *a.deadline_at <= now) {
+      outcome = Outcome::Failed("timeout", "the attempt ran past its timeout");
+      ++out.timed_out;
+    } else {
+      outcome = Outcome::Failed("lease_expired", "the worker stopped renewing its lease");
+      ++out.expired;
+    }
+    auto r = EndAttempt(ctx, a, outcome, p.now);
+    if (!r.ok()) return r.status();
+    out.job_ids.push_back(a.id);
+  }
+  return out;
+}
+
+Result<RecoverResult> OpRecover(WriteCtx& ctx, const RecoverParams& p) {
+  std::vector<AttemptRow> owned;
+  {
+    Stmt& q =
+        ctx.db.Prepare("SELECT " JT_ATTEMPT_COLUMNS " FROM jobs WHERE state = 2 AND node_id = ?1");
+    StmtScope scope(q);
+    q.Bind(1, std::string_view(p.node_id));
+    while (true) {
+      auto row = q.Step();
+      if (!row.ok()) return row.status();
+      if (!*row) break;
+      owned.push_back(ReadAttempt(q));
+    }
+  }
+  RecoverResult out;
+  for (const AttemptRow& a : owned) {
+    auto r = EndAttempt(
+        ctx, a, Outcome::Failed("interrupted", "the node restarted during the attempt"), p.now);
+    if (!r.ok()) return r.status();
+    ++out.interrupted;
+    out.job_ids.push_back(a.id);
+  }
+  return out;
+}
+
+}  // namespace jobtape::store::sqlite

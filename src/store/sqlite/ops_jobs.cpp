@@ -1,0 +1,346 @@
+// Job-level writes: enqueue, claim (with every limit of R4), cancel (R8),
+// manual retry and queue settings.
+#include <boost/json.hpp>
+#include <map>
+#include <set>
+
+#include "store/rules.hpp"
+#include "store/sqlite/ops.hpp"
+
+namespace jobtape::store::sqlite {
+namespace {
+
+std::string TagsJson(const std::vector<std::string>& tags) {
+  if (tags.empty()) return {};
+  boost::json::array a;
+  for (const auto& t : tags)
+    a.emplace_back(t);
+  return boost::json::serialize(a);
+}
+
+// Inserts one job and its `created` event. Returns the new id.
+Result<EnqueuedJob> InsertJob(WriteCtx& ctx, const JobSpec& spec, TimePoint now) {
+  if (!spec.idempotency_key.empty()) {
+    Stmt& find =
+        ctx.db.Prepare("SELECT id, state FROM jobs WHERE queue = ?1 AND idempotency_key = ?2");
+    StmtScope scope(find);
+    find.Bind(1, std::string_view(spec.queue)).Bind(2, std::string_view(spec.idempotency_key));
+    auto row = find.Step();
+    if (!row.ok()) return row.status();
+    if (*row) return EnqueuedJob{find.Int(0), static_cast<JobState>(find.Int(1)), true};
+  }
+  TimePoint run_at = spec.run_at.value_or(now);
+  JobState state = run_at > now ? JobState::kScheduled : JobState::kQueued;
+  std::string tags = TagsJson(spec.tags);
+  Stmt& ins = ctx.db.Prepare(
+      "INSERT INTO jobs(queue, kind, state, priority, payload, run_at, max_attempts, "
+      "backoff_initial_us, backoff_max_us, backoff_multiplier, backoff_jitter, timeout_us, "
+      "concurrency_key, concurrency_limit, idempotency_key, batch_id, tags, retry_of, "
+      "created_at, updated_at, last_seq) "
+      "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, "
+      "?19, ?19, 1)");
+  ins.Bind(1, std::string_view(spec.queue)).Bind(2, std::string_view(spec.kind));
+  ins.Bind(3, static_cast<int64_t>(state)).Bind(4, spec.priority);
+  ins.Bind(5, std::string_view(spec.payload)).Bind(6, ToMicros(run_at));
+  ins.Bind(7, spec.max_attempts).Bind(8, static_cast<int64_t>(spec.backoff.initial.count()));
+  ins.Bind(9, static_cast<int64_t>(spec.backoff.max.count()));
+  ins.Bind(10, spec.backoff.multiplier).Bind(11, spec.backoff.jitter);
+  ins.BindOpt(12, spec.timeout ? std::optional<int64_t>(spec.timeout->count()) : std::nullopt);
+  ins.BindTextOrNull(13, spec.concurrency_key).Bind(14, spec.concurrency_limit);
+  ins.BindTextOrNull(15, spec.idempotency_key).BindTextOrNull(16, spec.batch_id);
+  ins.BindTextOrNull(17, tags);
+  ins.BindOpt(18, spec.retry_of);
+  ins.Bind(19, ToMicros(now));
+  JT_RETURN_IF_ERROR(ins.Run());
+  JobId id = sqlite3_last_insert_rowid(ctx.db.raw());
+  JT_RETURN_IF_ERROR(InsertEvent(ctx, id, 1, EventType::kCreated, now, 0, CreatedData(spec)));
+  ctx.fx.counts.push_back({spec.queue, state, +1});
+  ctx.fx.work.emplace_back(
+      spec.queue, state == JobState::kScheduled ? std::optional<TimePoint>(run_at) : std::nullopt);
+  return EnqueuedJob{id, state, false};
+}
+
+struct QueueSettings {
+  bool paused = false;
+  std::optional<int64_t> max_concurrent;
+};
+
+Result<QueueSettings> LoadQueueSettings(Db& db, const std::string& queue) {
+  Stmt& q = db.Prepare("SELECT paused, max_concurrent FROM queues WHERE name = ?1");
+  StmtScope scope(q);
+  q.Bind(1, std::string_view(queue));
+  auto row = q.Step();
+  if (!row.ok()) return row.status();
+  QueueSettings s;
+  if (*row) {
+    s.paused = q.Int(0) != 0;
+    s.max_concurrent = q.OptInt(1);
+  }
+  return s;
+}
+
+Result<int64_t> CountOne(Stmt& q) {
+  StmtScope scope(q);
+  auto row = q.Step();
+  if (!row.ok()) return row.status();
+  return *row ? q.Int(0) : 0;
+}
+
+// Moves due scheduled jobs to queued (they become claimable).
+Status PromoteDue(WriteCtx& ctx, TimePoint now) {
+  Stmt& up =
+      ctx.db.Prepare("UPDATE jobs SET state = 1 WHERE state = 0 AND run_at <= ?1 RETURNING queue");
+  StmtScope scope(up);
+  up.Bind(1, ToMicros(now));
+  while (true) {
+    auto row = up.Step();
+    if (!row.ok()) return row.status();
+    if (!*row) break;
+    ctx.fx.Move(up.Text(0), JobState::kScheduled, JobState::kQueued);
+  }
+  return Status::Ok();
+}
+
+struct Candidate {
+  JobId id;
+  std::string key;
+};
+
+// Picks up to `want` ready jobs of `queue` in dispatch order, skipping jobs
+// whose concurrency key is at its limit. `key_running` carries the running
+// count per key across queues within this claim.
+Result<std::vector<Candidate>> PickCandidates(WriteCtx& ctx, const std::string& queue, int want,
+                                              std::map<std::string, int64_t>& key_running) {
+  std::vector<Candidate> picked;
+  // Bound the scan so a long run of key-blocked jobs cannot make one claim slow.
+  const int scan_limit = want * 8 + 256;
+  Stmt& q = ctx.db.Prepare(
+      "SELECT id, concurrency_key, concurrency_limit FROM jobs WHERE queue = ?1 AND state = 1 "
+      "ORDER BY priority DESC, run_at, id LIMIT ?2");
+  StmtScope scope(q);
+  q.Bind(1, std::string_view(queue)).Bind(2, scan_limit);
+  Stmt& count_key =
+      ctx.db.Prepare("SELECT count(*) FROM jobs WHERE concurrency_key = ?1 AND state = 2");
+  while (static_cast<int>(picked.size()) < want) {
+    auto row = q.Step();
+    if (!row.ok()) return row.status();
+    if (!*row) break;
+    if (q.IsNull(1)) {
+      picked.push_back({q.Int(0), {}});
+      continue;
+    }
+    std::string key = q.Text(1);
+    int64_t limit = q.Int(2);
+    auto it = key_running.find(key);
+    if (it == key_running.end()) {
+      count_key.Bind(1, std::string_view(key));
+      auto n = CountOne(count_key);
+      if (!n.ok()) return n.status();
+      it = key_running.emplace(key, *n).first;
+    }
+    if (it->second >= limit) continue;
+    it->second++;
+    picked.push_back({q.Int(0), std::move(key)});
+  }
+  return picked;
+}
+
+Result<ClaimedJob> StartAttempt(WriteCtx& ctx, const ClaimParams& p, JobId id) {
+  std::string token = NewLeaseToken();
+  Stmt& up = ctx.db.Prepare(
+      "UPDATE jobs SET state = 2, attempt = attempt + 1, lease_token = ?2, "
+      "deadline_at = CASE WHEN timeout_us IS NULL THEN NULL ELSE ?3 + timeout_us END, "
+      "lease_expires_at = CASE WHEN timeout_us IS NULL THEN ?4 ELSE min(?4, ?3 + timeout_us) END, "
+      "started_at = ?3, updated_at = ?3, worker_id = ?5, node_id = ?6, "
+      "cancel_deadline_at = NULL, last_seq = last_seq + 1 "
+      "WHERE id = ?1 AND state = 1 RETURNING id");
+  {
+    StmtScope scope(up);
+    up.Bind(1, id).Bind(2, std::string_view(token)).Bind(3, ToMicros(p.now));
+    up.Bind(4, ToMicros(p.now + p.lease_ttl)).Bind(5, std::string_view(p.worker_id));
+    up.BindTextOrNull(6, p.node_id);
+    auto row = up.Step();
+    if (!row.ok()) return row.status();
+    if (!*row) return Status::Conflict("job is no longer queued");
+  }
+  auto job = OpGet(ctx.db, id);
+  if (!job.ok()) return job.status();
+  ClaimedJob c{std::move(*job), Lease{id, 0, std::move(token), {}}};
+  c.lease.attempt = c.job.attempt;
+  c.lease.expires_at = *c.job.lease_expires_at;
+  JT_RETURN_IF_ERROR(InsertEvent(ctx, id, c.job.last_seq, EventType::kStarted, p.now, c.job.attempt,
+                                 StartedData(c.job.attempt, p.worker_id, c.lease.expires_at)));
+  ctx.fx.Move(c.job.spec.queue, JobState::kQueued, JobState::kRunning);
+  return c;
+}
+
+Result<std::optional<TimePoint>> NextDue(Db& db, const std::vector<std::string>& queues) {
+  std::optional<TimePoint> next;
+  Stmt& q = db.Prepare("SELECT min(run_at) FROM jobs WHERE queue = ?1 AND state = 0");
+  for (const auto& queue : queues) {
+    StmtScope scope(q);
+    q.Bind(1, std::string_view(queue));
+    auto row = q.Step();
+    if (!row.ok()) return row.status();
+    if (*row && !q.IsNull(0)) {
+      TimePoint t = FromMicros(q.Int(0));
+      if (!next || t < *next) next = t;
+    }
+  }
+  return next;
+}
+
+}  // namespace
+
+Result<EnqueueResult> OpEnqueue(WriteCtx& ctx, const EnqueueParams& p) {
+  EnqueueResult out;
+  out.jobs.reserve(p.jobs.size());
+  for (std::size_t i = 0; i < p.jobs.size(); ++i) {
+    auto r = InsertJob(ctx, p.jobs[i], p.now);
+    if (!r.ok()) {
+      return p.jobs.size() == 1 ? r.status()
+                                : r.status().WithFieldPrefix("jobs[" + std::to_string(i) + "]");
+    }
+    out.jobs.push_back(*r);
+  }
+  return out;
+}
+
+Result<ClaimResult> OpClaim(WriteCtx& ctx, const ClaimParams& p) {
+  JT_RETURN_IF_ERROR(PromoteDue(ctx, p.now));
+  ClaimResult out;
+  std::map<std::string, int64_t> key_running;
+  std::set<std::string> seen;
+  for (const std::string& queue : p.queues) {
+    int want = p.max - static_cast<int>(out.jobs.size());
+    if (want <= 0) break;
+    if (!seen.insert(queue).second) continue;
+    auto settings = LoadQueueSettings(ctx.db, queue);
+    if (!settings.ok()) return settings.status();
+    if (settings->paused) continue;
+    if (settings->max_concurrent) {
+      Stmt& count = ctx.db.Prepare("SELECT count(*) FROM jobs WHERE queue = ?1 AND state = 2");
+      count.Bind(1, std::string_view(queue));
+      auto running = CountOne(count);
+      if (!running.ok()) return running.status();
+      int64_t room = *settings->max_concurrent - *running;
+      if (room <= 0) continue;
+      if (room < want) want = static_cast<int>(room);
+    }
+    auto picked = PickCandidates(ctx, queue, want, key_running);
+    if (!picked.ok()) return picked.status();
+    for (const Candidate& c : *picked) {
+      auto claimed = StartAttempt(ctx, p, c.id);
+      if (!claimed.ok()) return claimed.status();
+      out.jobs.push_back(std::move(*claimed));
+    }
+  }
+  if (static_cast<int>(out.jobs.size()) < p.max) {
+    auto next = NextDue(ctx.db, p.queues);
+    if (!next.ok()) return next.status();
+    out.next_due = *next;
+  }
+  return out;
+}
+
+Result<CancelResult> OpCancel(WriteCtx& ctx, const CancelParams& p) {
+  Stmt& q = ctx.db.Prepare(
+      "SELECT state, queue, attempt, cancel_deadline_at, lease_expires_at, last_seq "
+      "FROM jobs WHERE id = ?1");
+  JobState state;
+  std::string queue;
+  int attempt;
+  bool already_requested;
+  int64_t lease_expires_at;
+  Seq last_seq;
+  {
+    StmtScope scope(q);
+    q.Bind(1, p.id);
+    auto row = q.Step();
+    if (!row.ok()) return row.status();
+    if (!*row) return Status::NotFound("no job " + std::to_string(p.id));
+    state = static_cast<JobState>(q.Int(0));
+    queue = q.Text(1);
+    attempt = static_cast<int>(q.Int(2));
+    already_requested = !q.IsNull(3);
+    lease_expires_at = q.IsNull(4) ? 0 : q.Int(4);
+    last_seq = q.Int(5);
+  }
+  CancelResult out;
+  out.state = state;
+  if (IsTerminal(state)) return out;  // a no-op on a terminal job
+  std::string reason = p.reason.empty() ? "cancelled by request" : p.reason;
+  if (state == JobState::kRunning) {
+    out.cancel_requested = true;
+    if (already_requested) return out;
+    // The attempt keeps its lease until the grace runs out; the reaper then
+    // ends it as cancelled whatever the worker does.
+    int64_t deadline = ToMicros(p.now + p.grace);
+    Stmt& up = ctx.db.Prepare(
+        "UPDATE jobs SET cancel_deadline_at = ?2, lease_expires_at = min(lease_expires_at, ?2), "
+        "updated_at = ?3, last_seq = last_seq + 1 WHERE id = ?1 AND state = 2 AND attempt = ?4");
+    up.Bind(1, p.id).Bind(2, deadline).Bind(3, ToMicros(p.now)).Bind(4, attempt);
+    JT_RETURN_IF_ERROR(up.Run());
+    (void)lease_expires_at;
+    JT_RETURN_IF_ERROR(InsertEvent(ctx, p.id, last_seq + 1, EventType::kCancelRequested, p.now,
+                                   attempt, CancelRequestedData(reason, p.grace)));
+    out.changed = true;
+    return out;
+  }
+  Stmt& up = ctx.db.Prepare(
+      "UPDATE jobs SET state = 5, finished_at = ?2, updated_at = ?2, last_seq = last_seq + 1 "
+      "WHERE id = ?1 AND state = ?3");
+  up.Bind(1, p.id).Bind(2, ToMicros(p.now)).Bind(3, static_cast<int64_t>(state));
+  JT_RETURN_IF_ERROR(up.Run());
+  JT_RETURN_IF_ERROR(InsertEvent(ctx, p.id, last_seq + 1, EventType::kFinal, p.now, attempt,
+                                 CancelledFinalData(reason)));
+  ctx.fx.Move(queue, state, JobState::kCancelled);
+  out.state = JobState::kCancelled;
+  out.changed = true;
+  return out;
+}
+
+Result<EnqueuedJob> OpRetry(WriteCtx& ctx, const RetryParams& p) {
+  auto job = OpGet(ctx.db, p.id);
+  if (!job.ok()) return job.status();
+  if (job->state != JobState::kFailed && job->state != JobState::kCancelled) {
+    return Status::Conflict("only failed or cancelled jobs can be retried; job is " +
+                            std::string(JobStateName(job->state)));
+  }
+  JobSpec spec = job->spec;
+  spec.run_at.reset();
+  spec.idempotency_key.clear();
+  spec.retry_of = job->id;
+  return InsertJob(ctx, spec, p.now);
+}
+
+Result<QueueInfo> OpQueueUpdate(WriteCtx& ctx, const QueueUpdateParams& p) {
+  Stmt& ins = ctx.db.Prepare(
+      "INSERT INTO queues(name, paused, max_concurrent, updated_at) VALUES (?1, 0, NULL, ?2) "
+      "ON CONFLICT(name) DO NOTHING");
+  ins.Bind(1, std::string_view(p.name)).Bind(2, ToMicros(p.now));
+  JT_RETURN_IF_ERROR(ins.Run());
+  if (p.paused) {
+    Stmt& up = ctx.db.Prepare("UPDATE queues SET paused = ?2, updated_at = ?3 WHERE name = ?1");
+    up.Bind(1, std::string_view(p.name)).Bind(2, *p.paused ? 1 : 0).Bind(3, ToMicros(p.now));
+    JT_RETURN_IF_ERROR(up.Run());
+  }
+  if (p.max_concurrent) {
+    Stmt& up =
+        ctx.db.Prepare("UPDATE queues SET max_concurrent = ?2, updated_at = ?3 WHERE name = ?1");
+    up.Bind(1, std::string_view(p.name))
+        .BindOpt(2, *p.max_concurrent ? std::optional<int64_t>(**p.max_concurrent) : std::nullopt);
+    up.Bind(3, ToMicros(p.now));
+    JT_RETURN_IF_ERROR(up.Run());
+  }
+  auto settings = LoadQueueSettings(ctx.db, p.name);
+  if (!settings.ok()) return settings.status();
+  QueueInfo info;
+  info.name = p.name;
+  info.paused = settings->paused;
+  if (settings->max_concurrent) info.max_concurrent = static_cast<int>(*settings->max_concurrent);
+  ctx.fx.work.emplace_back(p.name, std::nullopt);  // resumed or widened: wake claimers
+  return info;
+}
+
+}  // namespace jobtape::store::sqlite

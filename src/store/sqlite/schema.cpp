@@ -1,0 +1,130 @@
+#include "store/sqlite/schema.hpp"
+
+#include <array>
+#include <string>
+
+namespace jobtape::store::sqlite {
+namespace {
+
+// Index of this array + 1 = the version a migration brings the database to.
+// Never edit a released migration; append a new one.
+constexpr std::array<const char*, 1> kMigrations = {
+    // v1: jobs, their tapes and queue settings.
+    R"sql(
+CREATE TABLE queues (
+  name           TEXT PRIMARY KEY,
+  paused         INTEGER NOT NULL DEFAULT 0,
+  max_concurrent INTEGER,               -- NULL = unlimited
+  updated_at     INTEGER NOT NULL
+) WITHOUT ROWID;
+
+CREATE TABLE jobs (
+  id                 INTEGER PRIMARY KEY,
+  queue              TEXT NOT NULL,
+  kind               TEXT NOT NULL,
+  state              INTEGER NOT NULL,   -- core/job_state.hpp
+  priority           INTEGER NOT NULL,
+  payload            TEXT NOT NULL,
+  run_at             INTEGER NOT NULL,   -- microseconds since the epoch (all times)
+  max_attempts       INTEGER NOT NULL,
+  attempt            INTEGER NOT NULL DEFAULT 0,
+  backoff_initial_us INTEGER NOT NULL,
+  backoff_max_us     INTEGER NOT NULL,
+  backoff_multiplier REAL NOT NULL,
+  backoff_jitter     REAL NOT NULL,
+  timeout_us         INTEGER,
+  concurrency_key    TEXT,
+  concurrency_limit  INTEGER NOT NULL,
+  idempotency_key    TEXT,
+  batch_id           TEXT,
+  tags               TEXT,               -- JSON array
+  retry_of           INTEGER,
+  created_at         INTEGER NOT NULL,
+  updated_at         INTEGER NOT NULL,
+  started_at         INTEGER,
+  finished_at        INTEGER,
+  lease_token        TEXT,
+  lease_expires_at   INTEGER,            -- never later than deadline_at or cancel_deadline_at
+  deadline_at        INTEGER,            -- runtime backstop of the current attempt
+  cancel_deadline_at INTEGER,            -- set when a cancel reached the running attempt
+  worker_id          TEXT,
+  node_id            TEXT,
+  last_seq           INTEGER NOT NULL DEFAULT 0,
+  error              TEXT,
+  result             TEXT
+);
+-- Claims: ready jobs of a queue in dispatch order.
+CREATE INDEX jobs_ready ON jobs(queue, priority DESC, run_at, id) WHERE state = 1;
+-- Promotion of due scheduled jobs, and the next due time per queue.
+CREATE INDEX jobs_due ON jobs(run_at) WHERE state = 0;
+CREATE INDEX jobs_due_queue ON jobs(queue, run_at) WHERE state = 0;
+-- Running jobs: per-queue limits, per-key limits, the reaper.
+CREATE INDEX jobs_running_queue ON jobs(queue) WHERE state = 2;
+CREATE INDEX jobs_running_key ON jobs(concurrency_key) WHERE state = 2 AND concurrency_key IS NOT NULL;
+CREATE INDEX jobs_lease ON jobs(lease_expires_at) WHERE state = 2;
+CREATE UNIQUE INDEX jobs_idempotency ON jobs(queue, idempotency_key) WHERE idempotency_key IS NOT NULL;
+-- Listing, newest first, by each filter.
+CREATE INDEX jobs_by_queue ON jobs(queue, id);
+CREATE INDEX jobs_by_state ON jobs(state, id);
+CREATE INDEX jobs_by_kind ON jobs(kind, id);
+
+CREATE TABLE events (
+  job_id  INTEGER NOT NULL,
+  seq     INTEGER NOT NULL,
+  type    INTEGER NOT NULL,              -- core/event.hpp
+  at      INTEGER NOT NULL,
+  attempt INTEGER NOT NULL,
+  data    TEXT NOT NULL,
+  PRIMARY KEY (job_id, seq)
+) WITHOUT ROWID;
+)sql",
+};
+
+}  // namespace
+
+int LatestSchemaVersion() {
+  return static_cast<int>(kMigrations.size());
+}
+
+Result<int> CurrentSchemaVersion(Db& db) {
+  Stmt exists = db.PrepareOnce(
+      "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'schema_version'");
+  auto row = exists.Step();
+  if (!row.ok()) return row.status();
+  if (!*row) return 0;
+  Stmt q = db.PrepareOnce("SELECT max(version) FROM schema_version");
+  auto r = q.Step();
+  if (!r.ok()) return r.status();
+  return *r && !q.IsNull(0) ? static_cast<int>(q.Int(0)) : 0;
+}
+
+Result<int> Migrate(Db& db) {
+  JT_RETURN_IF_ERROR(
+      db.Exec("CREATE TABLE IF NOT EXISTS schema_version (version INTEGER NOT NULL, applied_at "
+              "INTEGER NOT NULL DEFAULT (unixepoch()))"));
+  auto current = CurrentSchemaVersion(db);
+  if (!current.ok()) return current.status();
+  int version = *current;
+  if (version > LatestSchemaVersion()) {
+    return Status::FailedPrecondition("database schema version " + std::to_string(version) +
+                                      " is newer than this binary knows (" +
+                                      std::to_string(LatestSchemaVersion()) +
+                                      "); upgrade jobtape or restore a backup");
+  }
+  for (int v = version + 1; v <= LatestSchemaVersion(); ++v) {
+    Status s = db.Exec("BEGIN IMMEDIATE");
+    if (s.ok()) s = db.Exec(kMigrations[v - 1]);
+    if (s.ok()) {
+      s = db.Exec("INSERT INTO schema_version(version) VALUES (" + std::to_string(v) + ")");
+    }
+    if (s.ok()) s = db.Exec("COMMIT");
+    if (!s.ok()) {
+      (void)db.Exec("ROLLBACK");
+      return Status::FailedPrecondition("migration to schema version " + std::to_string(v) +
+                                        " failed: " + s.message());
+    }
+  }
+  return LatestSchemaVersion();
+}
+
+}  // namespace jobtape::store::sqlite

@@ -1,0 +1,146 @@
+#include "store/sqlite/writer.hpp"
+
+#include <exception>
+
+namespace jobtape::store::sqlite {
+
+Writer::Writer(std::unique_ptr<Db> db, int max_batch, uint64_t seed,
+               std::function<void(TxnEffects&)> publish)
+    : db_(std::move(db)),
+      max_batch_(max_batch),
+      publish_(std::move(publish)),
+      rng_(seed ? seed : std::random_device{}()) {
+  thread_ = std::thread([this] { Loop(); });
+}
+
+Writer::~Writer() {
+  {
+    std::lock_guard<std::mutex> g(mu_);
+    stopping_ = true;
+  }
+  cv_.notify_all();
+  thread_.join();
+}
+
+void Writer::Submit(std::unique_ptr<WriteRequest> request) {
+  {
+    std::lock_guard<std::mutex> g(mu_);
+    if (!stopping_) {
+      queue_.push_back(std::move(request));
+      cv_.notify_one();
+      return;
+    }
+  }
+  request->Fail(Status::Unavailable("store is closing"));
+}
+
+StoreStats Writer::Stats() const {
+  std::lock_guard<std::mutex> g(mu_);
+  return stats_;
+}
+
+void Writer::Loop() {
+  std::vector<std::unique_ptr<WriteRequest>> batch;
+  while (true) {
+    {
+      std::unique_lock<std::mutex> lock(mu_);
+      cv_.wait(lock, [this] { return stopping_ || !queue_.empty(); });
+      if (queue_.empty()) return;  // stopping and drained
+      while (!queue_.empty() && static_cast<int>(batch.size()) < max_batch_) {
+        batch.push_back(std::move(queue_.front()));
+        queue_.pop_front();
+      }
+      stats_.commits++;
+      stats_.requests += batch.size();
+      if (batch.size() > stats_.max_batch) stats_.max_batch = batch.size();
+    }
+    RunBatch(batch);
+    batch.clear();
+  }
+}
+
+void Writer::RunBatch(std::vector<std::unique_ptr<WriteRequest>>& batch) {
+  fx_.Clear();
+  Status begin = db_->Exec("BEGIN IMMEDIATE");
+  if (!begin.ok()) {
+    for (auto& r : batch)
+      r->Fail(begin);
+    return;
+  }
+  WriteCtx ctx{*db_, fx_, rng_};
+  Stmt& savepoint = db_->Prepare("SAVEPOINT r");
+  Stmt& release = db_->Prepare("RELEASE r");
+  Stmt& rollback_to = db_->Prepare("ROLLBACK TO r");
+  for (auto& r : batch) {
+    TxnEffects::Mark mark = fx_.Position();
+    Status s = savepoint.Run();
+    if (!s.ok()) {
+      r->Fail(s);
+      r.reset();
+      continue;
+    }
+    try {
+      s = r->Run(ctx);
+    } catch (const std::exception& e) {
+      s = Status::Internal(std::string("write failed: ") + e.what());
+    }
+    if (!s.ok()) {
+      (void)rollback_to.Run();
+      fx_.RollbackTo(mark);
+    }
+    (void)release.Run();
+  }
+  Status commit = db_->Exec("COMMIT");
+  if (!commit.ok()) {
+    (void)db_->Exec("ROLLBACK");
+    for (auto& r : batch) {
+      if (r) r->Fail(commit);
+    }
+    return;
+  }
+  publish_(fx_);
+  for (auto& r : batch) {
+    if (r) r->Complete();
+  }
+}
+
+ReaderPool::ReaderPool(std::vector<std::unique_ptr<Db>> dbs) : dbs_(std::move(dbs)) {
+  for (auto& db : dbs_) {
+    Db* d = db.get();
+    threads_.emplace_back([this, d] { Loop(*d); });
+  }
+}
+
+ReaderPool::~ReaderPool() {
+  {
+    std::lock_guard<std::mutex> g(mu_);
+    stopping_ = true;
+  }
+  cv_.notify_all();
+  for (auto& t : threads_)
+    t.join();
+}
+
+void ReaderPool::Submit(std::function<void(Db&)> task) {
+  {
+    std::lock_guard<std::mutex> g(mu_);
+    queue_.push_back(std::move(task));
+  }
+  cv_.notify_one();
+}
+
+void ReaderPool::Loop(Db& db) {
+  while (true) {
+    std::function<void(Db&)> task;
+    {
+      std::unique_lock<std::mutex> lock(mu_);
+      cv_.wait(lock, [this] { return stopping_ || !queue_.empty(); });
+      if (queue_.empty()) return;
+      task = std::move(queue_.front());
+      queue_.pop_front();
+    }
+    task(db);
+  }
+}
+
+}  // namespace jobtape::store::sqlite

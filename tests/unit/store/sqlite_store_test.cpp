@@ -1,0 +1,178 @@
+// SQLite-specific behaviour that the shared contract suite cannot express:
+// migrations and schema versions, group commit, per-request savepoints.
+#include "store/sqlite/sqlite_store.hpp"
+
+#include <gtest/gtest.h>
+#include <sqlite3.h>
+
+#include <atomic>
+#include <filesystem>
+#include <latch>
+#include <thread>
+
+namespace jobtape::store::sqlite {
+namespace {
+
+namespace fs = std::filesystem;
+
+class SqliteStoreTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    dir_ = fs::temp_directory_path() /
+           ("jobtape-sqlite-" + std::to_string(::getpid()) + "-" +
+            ::testing::UnitTest::GetInstance()->current_test_info()->name());
+    fs::remove_all(dir_);
+    fs::create_directories(dir_);
+    path_ = (dir_ / "jobs.db").string();
+  }
+  void TearDown() override { fs::remove_all(dir_); }
+
+  std::unique_ptr<Store> OpenOrDie() {
+    auto s = Open(Options{.path = path_});
+    EXPECT_TRUE(s.ok()) << s.status().ToString();
+    return s.ok() ? std::move(*s) : nullptr;
+  }
+
+  static JobSpec Spec(std::string kind = "k") {
+    JobSpec s;
+    s.kind = std::move(kind);
+    return s;
+  }
+
+  fs::path dir_;
+  std::string path_;
+  const TimePoint now_ = FromMicros(1'700'000'000'000'000);
+};
+
+TEST_F(SqliteStoreTest, FreshDatabaseIsMigratedToTheLatestVersion) {
+  auto store = OpenOrDie();
+  auto h = store->Health();
+  ASSERT_TRUE(h.ok());
+  EXPECT_EQ(h->schema_version, SchemaVersion());
+  EXPECT_EQ(h->expected_schema_version, SchemaVersion());
+  EXPECT_EQ(h->backend, "sqlite");
+}
+
+TEST_F(SqliteStoreTest, ReopeningKeepsJobs) {
+  JobId id;
+  {
+    auto store = OpenOrDie();
+    auto r = store->JobsEnqueue({now_, {Spec()}});
+    ASSERT_TRUE(r.ok());
+    id = r->jobs[0].id;
+  }
+  auto store = OpenOrDie();
+  auto job = store->JobGet(id);
+  ASSERT_TRUE(job.ok());
+  EXPECT_EQ(job->spec.kind, "k");
+  auto queues = store->QueuesList();
+  ASSERT_TRUE(queues.ok());
+  ASSERT_EQ(queues->size(), 1u);
+  EXPECT_EQ((*queues)[0].counts[static_cast<int>(JobState::kQueued)], 1);
+}
+
+TEST_F(SqliteStoreTest, DatabaseFromANewerBinaryRefusesToOpen) {
+  { OpenOrDie(); }
+  sqlite3* db = nullptr;
+  ASSERT_EQ(sqlite3_open(path_.c_str(), &db), SQLITE_OK);
+  ASSERT_EQ(sqlite3_exec(db, "INSERT INTO schema_version(version) VALUES (999)", nullptr, nullptr,
+                         nullptr),
+            SQLITE_OK);
+  sqlite3_close(db);
+  auto s = Open(Options{.path = path_});
+  ASSERT_FALSE(s.ok());
+  EXPECT_EQ(s.status().code(), ErrorCode::kFailedPrecondition);
+  EXPECT_NE(s.status().message().find("newer"), std::string::npos);
+}
+
+TEST_F(SqliteStoreTest, FailingMigrationRefusesToOpen) {
+  // A table in the way of migration 1 makes it fail; Open must say so.
+  sqlite3* db = nullptr;
+  ASSERT_EQ(sqlite3_open(path_.c_str(), &db), SQLITE_OK);
+  ASSERT_EQ(sqlite3_exec(db, "CREATE TABLE jobs(x)", nullptr, nullptr, nullptr), SQLITE_OK);
+  sqlite3_close(db);
+  auto s = Open(Options{.path = path_});
+  ASSERT_FALSE(s.ok());
+  EXPECT_EQ(s.status().code(), ErrorCode::kFailedPrecondition);
+  EXPECT_NE(s.status().message().find("migration"), std::string::npos);
+}
+
+TEST_F(SqliteStoreTest, ConcurrentWritesShareCommits) {
+  auto store = OpenOrDie();
+  constexpr int kThreads = 8;
+  constexpr int kPerThread = 200;
+  std::latch start(kThreads);
+  std::vector<std::thread> threads;
+  std::atomic<int> ok{0};
+  for (int t = 0; t < kThreads; ++t) {
+    threads.emplace_back([&] {
+      start.arrive_and_wait();
+      for (int i = 0; i < kPerThread; ++i) {
+        if (store->JobsEnqueue({now_, {Spec()}}).ok()) ok++;
+      }
+    });
+  }
+  for (auto& t : threads)
+    t.join();
+  EXPECT_EQ(ok.load(), kThreads * kPerThread);
+  StoreStats stats = store->Stats();
+  EXPECT_EQ(stats.requests, static_cast<uint64_t>(kThreads * kPerThread));
+  // Group commit: with 8 writers waiting, batches hold more than one request.
+  EXPECT_GT(stats.max_batch, 1u);
+  EXPECT_LT(stats.commits, stats.requests);
+}
+
+TEST_F(SqliteStoreTest, AFailingRequestDoesNotFailItsBatchNeighbours) {
+  auto store = OpenOrDie();
+  auto first = store->JobsEnqueue({now_, {Spec()}});
+  ASSERT_TRUE(first.ok());
+  // Fire many async requests at once so they share batches; every other one
+  // fails inside the transaction (stale lease), the rest must commit.
+  constexpr int kN = 200;
+  std::latch done(kN);
+  std::atomic<int> enqueued{0}, stale{0};
+  for (int i = 0; i < kN; ++i) {
+    if (i % 2 == 0) {
+      store->JobsEnqueueAsync({now_, {Spec()}}, [&](Result<EnqueueResult> r) {
+        if (r.ok()) enqueued++;
+        done.count_down();
+      });
+    } else {
+      Lease bogus{first->jobs[0].id, 1, "nope", now_};
+      store->LeaseHeartbeatAsync({now_, bogus, std::chrono::seconds(30)},
+                                 [&](Result<HeartbeatResult> r) {
+                                   if (r.status().code() == ErrorCode::kStaleLease) stale++;
+                                   done.count_down();
+                                 });
+    }
+  }
+  done.wait();
+  EXPECT_EQ(enqueued.load(), kN / 2);
+  EXPECT_EQ(stale.load(), kN / 2);
+  auto page = store->JobsList({.limit = 1000});
+  ASSERT_TRUE(page.ok());
+  EXPECT_EQ(page->jobs.size(), static_cast<std::size_t>(kN / 2 + 1));
+}
+
+TEST_F(SqliteStoreTest, LifecycleSmoke) {
+  auto store = OpenOrDie();
+  auto e = store->JobsEnqueue({now_, {Spec()}});
+  ASSERT_TRUE(e.ok()) << e.status().ToString();
+  auto c = store->JobsClaim({now_, "w1", "", {"default"}, 10, std::chrono::seconds(30)});
+  ASSERT_TRUE(c.ok()) << c.status().ToString();
+  ASSERT_EQ(c->jobs.size(), 1u);
+  EXPECT_EQ(c->jobs[0].job.state, JobState::kRunning);
+  auto f = store->JobFinish({now_, c->jobs[0].lease, Outcome::Succeeded("{\"ok\":true}")});
+  ASSERT_TRUE(f.ok()) << f.status().ToString();
+  EXPECT_EQ(f->state, JobState::kSucceeded);
+  auto tape = store->TapeRead({.job_id = e->jobs[0].id});
+  ASSERT_TRUE(tape.ok());
+  ASSERT_EQ(tape->events.size(), 3u);
+  EXPECT_EQ(tape->events[0].type, EventType::kCreated);
+  EXPECT_EQ(tape->events[1].type, EventType::kStarted);
+  EXPECT_EQ(tape->events[2].type, EventType::kFinal);
+  EXPECT_EQ(tape->events[2].seq, 3);
+}
+
+}  // namespace
+}  // namespace jobtape::store::sqlite
