@@ -153,7 +153,8 @@ Result<ClaimedJob> StartAttempt(WriteCtx& ctx, const ClaimParams& p, JobId id) {
       "lease_expires_at = CASE WHEN timeout_us IS NULL THEN ?4 ELSE min(?4, ?3 + timeout_us) END, "
       "started_at = ?3, updated_at = ?3, worker_id = ?5, node_id = ?6, "
       "cancel_deadline_at = NULL, last_seq = last_seq + 1 "
-      "WHERE id = ?1 AND state = 1 RETURNING id");
+      "WHERE id = ?1 AND state = 1 RETURNING " JT_JOB_COLUMNS);
+  ClaimedJob c;
   {
     StmtScope scope(up);
     up.Bind(1, id).Bind(2, std::string_view(token)).Bind(3, ToMicros(p.now));
@@ -162,12 +163,12 @@ Result<ClaimedJob> StartAttempt(WriteCtx& ctx, const ClaimParams& p, JobId id) {
     auto row = up.Step();
     if (!row.ok()) return row.status();
     if (!*row) return Status::Conflict("job is no longer queued");
+    c.job = ReadJob(up);
+    // Drain so the UPDATE completes before the event insert.
+    auto more = up.Step();
+    if (!more.ok()) return more.status();
   }
-  auto job = OpGet(ctx.db, id);
-  if (!job.ok()) return job.status();
-  ClaimedJob c{std::move(*job), Lease{id, 0, std::move(token), {}}};
-  c.lease.attempt = c.job.attempt;
-  c.lease.expires_at = *c.job.lease_expires_at;
+  c.lease = Lease{id, c.job.attempt, std::move(token), *c.job.lease_expires_at};
   JT_RETURN_IF_ERROR(InsertEvent(ctx, id, c.job.last_seq, EventType::kStarted, p.now, c.job.attempt,
                                  StartedData(c.job.attempt, p.worker_id, c.lease.expires_at)));
   ctx.fx.Move(c.job.spec.queue, JobState::kQueued, JobState::kRunning);

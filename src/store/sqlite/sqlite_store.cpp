@@ -21,7 +21,7 @@ class SqliteStore final : public Store {
       : options_(options), schema_version_(schema_version) {}
 
   ~SqliteStore() override {
-    // Writer first: it may still complete requests that read nothing else.
+    // Writer first (it drains its queue; rejected input completes on readers).
     writer_.reset();
     readers_.reset();
   }
@@ -29,8 +29,9 @@ class SqliteStore final : public Store {
   Status Start(std::unique_ptr<Db> writer_db, std::vector<std::unique_ptr<Db>> reader_dbs) {
     auto counts = OpCountByQueueState(*writer_db);
     if (!counts.ok()) return counts.status();
-    for (const CountDelta& c : *counts)
+    for (const CountDelta& c : *counts) {
       counts_[c.queue][static_cast<int>(c.state)] += c.delta;
+    }
     readers_ = std::make_unique<ReaderPool>(std::move(reader_dbs));
     writer_ =
         std::make_unique<Writer>(std::move(writer_db), options_.max_batch, options_.random_seed,
