@@ -1,22 +1,48 @@
 #include "core/clock.hpp"
 
-#include <cstdio>
 #include <ctime>
 #include <string>
 
 namespace jobtape {
 
+namespace {
+// Appends `v` zero-padded to `width` digits (core stays free of stdio).
+void AppendPadded(std::string& out, int64_t v, int width) {
+  char digits[20];
+  int n = 0;
+  do {
+    digits[n++] = static_cast<char>('0' + v % 10);
+    v /= 10;
+  } while (v > 0 && n < 20);
+  for (int i = n; i < width; ++i) out += '0';
+  while (n > 0) out += digits[--n];
+}
+}  // namespace
+
 std::string FormatTime(TimePoint t) {
   int64_t us = ToMicros(t);
-  std::time_t secs =
-      static_cast<std::time_t>(us >= 0 ? us / 1'000'000 : (us - 999'999) / 1'000'000);
-  int ms = static_cast<int>((us - static_cast<int64_t>(secs) * 1'000'000) / 1000);
+  int64_t secs = us >= 0 ? us / 1'000'000 : (us - 999'999) / 1'000'000;
+  int64_t ms = (us - secs * 1'000'000) / 1000;
+  std::time_t tt = static_cast<std::time_t>(secs);
   std::tm tm{};
-  gmtime_r(&secs, &tm);
-  char buf[96];
-  std::snprintf(buf, sizeof buf, "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ", tm.tm_year + 1900,
-                tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, ms);
-  return buf;
+  gmtime_r(&tt, &tm);
+  std::string out;
+  out.reserve(24);
+  AppendPadded(out, tm.tm_year + 1900, 4);
+  out += '-';
+  AppendPadded(out, tm.tm_mon + 1, 2);
+  out += '-';
+  AppendPadded(out, tm.tm_mday, 2);
+  out += 'T';
+  AppendPadded(out, tm.tm_hour, 2);
+  out += ':';
+  AppendPadded(out, tm.tm_min, 2);
+  out += ':';
+  AppendPadded(out, tm.tm_sec, 2);
+  out += '.';
+  AppendPadded(out, ms, 3);
+  out += 'Z';
+  return out;
 }
 
 TimePoint SystemClock::Now() const {
