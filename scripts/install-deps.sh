@@ -13,6 +13,8 @@ PACKAGES=(
   libboost1.81-dev libboost-json1.81-dev libboost-url1.81-dev
   # stores
   libsqlite3-dev libpq-dev
+  # SHA-256 of API tokens (libcrypto)
+  libssl-dev
   # libraries
   prometheus-cpp-dev libcli11-dev libspdlog-dev libfmt-dev libtomlplusplus-dev
   libhowardhinnant-date-dev
