@@ -55,8 +55,8 @@ Status ValidateClaim(const ClaimParams& p, const Limits& limits) {
     return Status::InvalidArgument("must be between 1 and " + std::to_string(limits.max_claim),
                                    "max");
   }
-  if (p.worker_id.size() > kMaxKeyLength) {
-    return Status::InvalidArgument("longer than 256 bytes", "worker_id");
+  if (!p.worker_id.empty() && !IsValidName(p.worker_id)) {
+    return Status::InvalidArgument("must match [A-Za-z0-9_.:-]{1,128}", "worker_id");
   }
   return ValidateLeaseTtl(p.lease_ttl);
 }
@@ -135,9 +135,13 @@ AttemptEnd DecideAttemptEnd(const AttemptView& view, const Outcome& outcome, Tim
     case Outcome::Kind::kSucceeded: {
       end.state = JobState::kSucceeded;
       end.result = outcome.result;
-      json::object data{{"state", "succeeded"}, {"attempt", view.attempt}};
-      if (!outcome.result.empty()) data["result"] = json::parse(outcome.result);
-      end.event_data = json::serialize(data);
+      // The result is validated JSON: embed it as is (see the note on hot paths below).
+      end.event_data = R"({"state":"succeeded","attempt":)" + std::to_string(view.attempt);
+      if (!outcome.result.empty()) {
+        end.event_data += R"(,"result":)";
+        end.event_data += outcome.result;
+      }
+      end.event_data += '}';
       return end;
     }
     case Outcome::Kind::kCancelled:
@@ -180,14 +184,33 @@ AttemptEnd DecideAttemptEnd(const AttemptView& view, const Outcome& outcome, Tim
 
 // ---- event data ----
 
+// The hot-path event data below is built by concatenation: every string in it
+// is a validated name ([A-Za-z0-9_.:-]) and every other value a number or
+// already-validated JSON, so nothing needs escaping. Anything carrying free
+// text goes through Boost.JSON.
+
 std::string CreatedData(const JobSpec& spec) {
-  return json::serialize(json::object{{"queue", spec.queue}, {"kind", spec.kind}});
+  std::string out;
+  out.reserve(32 + spec.queue.size() + spec.kind.size());
+  out += R"({"queue":")";
+  out += spec.queue;
+  out += R"(","kind":")";
+  out += spec.kind;
+  out += R"("})";
+  return out;
 }
 
 std::string StartedData(int attempt, std::string_view worker_id, TimePoint lease_expires_at) {
-  return json::serialize(json::object{{"attempt", attempt},
-                                      {"worker", worker_id},
-                                      {"lease_expires_at_ms", ToMillis(lease_expires_at)}});
+  std::string out;
+  out.reserve(64 + worker_id.size());
+  out += R"({"attempt":)";
+  out += std::to_string(attempt);
+  out += R"(,"worker":")";
+  out += worker_id;
+  out += R"(","lease_expires_at_ms":)";
+  out += std::to_string(ToMillis(lease_expires_at));
+  out += '}';
+  return out;
 }
 
 std::string CancelRequestedData(std::string_view reason, Duration grace) {
@@ -200,20 +223,24 @@ std::string CancelledFinalData(std::string_view reason) {
   return json::serialize(json::object{{"state", "cancelled"}, {"reason", reason}});
 }
 
-std::string NewLeaseToken() {
-  unsigned char bytes[16];
+std::vector<std::string> NewLeaseTokens(std::size_t n) {
+  std::vector<unsigned char> bytes(16 * n);
   std::size_t got = 0;
-  while (got < sizeof bytes) {
-    ssize_t n = getrandom(bytes + got, sizeof bytes - got, 0);
-    if (n > 0) got += static_cast<std::size_t>(n);
+  while (got < bytes.size()) {
+    // getrandom(2) blocks only before the kernel's pool is first seeded.
+    ssize_t r = getrandom(bytes.data() + got, std::min<std::size_t>(bytes.size() - got, 256), 0);
+    if (r > 0) got += static_cast<std::size_t>(r);
   }
   static constexpr char kHex[] = "0123456789abcdef";
-  std::string token(32, '0');
-  for (std::size_t i = 0; i < sizeof bytes; ++i) {
-    token[2 * i] = kHex[bytes[i] >> 4];
-    token[2 * i + 1] = kHex[bytes[i] & 15];
+  std::vector<std::string> tokens(n, std::string(32, '0'));
+  for (std::size_t t = 0; t < n; ++t) {
+    for (std::size_t i = 0; i < 16; ++i) {
+      unsigned char b = bytes[16 * t + i];
+      tokens[t][2 * i] = kHex[b >> 4];
+      tokens[t][2 * i + 1] = kHex[b & 15];
+    }
   }
-  return token;
+  return tokens;
 }
 
 bool TokensEqual(std::string_view a, std::string_view b) {

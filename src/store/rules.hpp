@@ -8,6 +8,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "core/event.hpp"
 #include "core/job.hpp"
@@ -63,8 +64,9 @@ std::string CancelRequestedData(std::string_view reason, Duration grace);
 std::string CancelledFinalData(std::string_view reason);
 std::string ErrorJson(std::string_view code, std::string_view message);
 
-// Fresh 128-bit lease token from the OS CSPRNG, as 32 hex digits.
-std::string NewLeaseToken();
+// `n` fresh 128-bit lease tokens from the OS CSPRNG (one system call), each
+// as 32 hex digits.
+std::vector<std::string> NewLeaseTokens(std::size_t n);
 
 // Constant-time comparison, so a lease token cannot be guessed byte by byte.
 bool TokensEqual(std::string_view a, std::string_view b);

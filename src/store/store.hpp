@@ -213,6 +213,12 @@ class Store {
   virtual void LeaseHeartbeatAsync(HeartbeatParams p, Done<HeartbeatResult> done) = 0;
   virtual void TapeAppendAsync(AppendParams p, Done<AppendResult> done) = 0;
   virtual void JobFinishAsync(FinishParams p, Done<FinishResult> done) = 0;
+  // Finishes many attempts in one transaction (a worker's batch, the
+  // completer of a busy executor). Each item stands alone: a stale lease or
+  // invalid outcome fails only its own item. The outer Result fails only if
+  // the transaction itself does (then nothing was written).
+  virtual void JobsFinishAsync(std::vector<FinishParams> p,
+                               Done<std::vector<Result<FinishResult>>> done) = 0;
   virtual void JobCancelAsync(CancelParams p, Done<CancelResult> done) = 0;
   // Enqueues a copy of a terminal failed/cancelled job (the original's tape is
   // closed: R1). Returns the new job. kConflict if the job is not terminal.
@@ -236,6 +242,7 @@ class Store {
   Result<HeartbeatResult> LeaseHeartbeat(HeartbeatParams p);
   Result<AppendResult> TapeAppend(AppendParams p);
   Result<FinishResult> JobFinish(FinishParams p);
+  Result<std::vector<Result<FinishResult>>> JobsFinish(std::vector<FinishParams> p);
   Result<CancelResult> JobCancel(CancelParams p);
   Result<EnqueuedJob> JobRetry(RetryParams p);
   Result<ReapResult> LeasesReapExpired(ReapParams p);

@@ -88,21 +88,18 @@ std::string_view Stmt::TextView(int col) const {
                           static_cast<std::size_t>(sqlite3_column_bytes(stmt_, col)));
 }
 
-namespace {
-// Process-wide SQLite settings, applied once before the library initializes.
-// Memory statistics take a global mutex on every allocation: with a writer and
-// several readers that lock dominates profiles, and we never read the stats.
-void ConfigureLibraryOnce() {
+void InitializeLibrary() {
+  // Memory statistics take a global mutex on every allocation: with a writer
+  // and several readers that lock dominates profiles, and we never read them.
   static std::once_flag once;
   std::call_once(once, [] {
     sqlite3_config(SQLITE_CONFIG_MEMSTATUS, 0);
     sqlite3_initialize();
   });
 }
-}  // namespace
 
 Result<std::unique_ptr<Db>> Db::Open(const std::string& path, Mode mode) {
-  ConfigureLibraryOnce();
+  InitializeLibrary();
   sqlite3* raw = nullptr;
   int flags =
       SQLITE_OPEN_NOMUTEX |

@@ -94,6 +94,9 @@ class Db {
   std::unordered_map<const char*, std::unique_ptr<Stmt>> cache_;
 };
 
+// See sqlite_store.hpp.
+void InitializeLibrary();
+
 // Maps a SQLite result code to a Status (busy/locked/full/io -> kUnavailable).
 Status SqliteStatus(sqlite3* db, int rc, std::string_view what);
 

@@ -39,6 +39,10 @@ Result<QueueInfo> OpQueueUpdate(WriteCtx& ctx, const QueueUpdateParams& p);
 Result<HeartbeatResult> OpHeartbeat(WriteCtx& ctx, const HeartbeatParams& p);
 Result<AppendResult> OpAppend(WriteCtx& ctx, const AppendParams& p);
 Result<FinishResult> OpFinish(WriteCtx& ctx, const FinishParams& p);
+// `invalid[i]` non-OK: item i failed validation and is skipped with that error.
+Result<std::vector<Result<FinishResult>>> OpFinishMany(WriteCtx& ctx,
+                                                       const std::vector<FinishParams>& p,
+                                                       const std::vector<Status>& invalid);
 Result<ReapResult> OpReap(WriteCtx& ctx, const ReapParams& p);
 Result<RecoverResult> OpRecover(WriteCtx& ctx, const RecoverParams& p);
 

@@ -147,6 +147,25 @@ Result<FinishResult> OpFinish(WriteCtx& ctx, const FinishParams& p) {
   return EndAttempt(ctx, *a, p.outcome, p.now);
 }
 
+Result<std::vector<Result<FinishResult>>> OpFinishMany(WriteCtx& ctx,
+                                                       const std::vector<FinishParams>& p,
+                                                       const std::vector<Status>& invalid) {
+  std::vector<Result<FinishResult>> out;
+  out.reserve(p.size());
+  for (std::size_t i = 0; i < p.size(); ++i) {
+    if (!invalid[i].ok()) {
+      out.emplace_back(invalid[i]);
+      continue;
+    }
+    auto r = OpFinish(ctx, p[i]);
+    // A stale lease is detected before anything is written, so it fails its
+    // item alone; any other error is the database's and fails the batch.
+    if (!r.ok() && r.status().code() != ErrorCode::kStaleLease) return r.status();
+    out.push_back(std::move(r));
+  }
+  return out;
+}
+
 Result<ReapResult> OpReap(WriteCtx& ctx, const ReapParams& p) {
   std::vector<AttemptRow> expired;
   {

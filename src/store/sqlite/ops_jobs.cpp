@@ -86,37 +86,29 @@ Result<int64_t> CountOne(Stmt& q) {
   return *row ? q.Int(0) : 0;
 }
 
-// Moves due scheduled jobs to queued (they become claimable).
-Status PromoteDue(WriteCtx& ctx, TimePoint now) {
+// Moves the due scheduled jobs of `queue` to queued (they become claimable).
+Status PromoteDue(WriteCtx& ctx, const std::string& queue, TimePoint now) {
   Stmt& up =
-      ctx.db.Prepare("UPDATE jobs SET state = 1 WHERE state = 0 AND run_at <= ?1 RETURNING queue");
-  StmtScope scope(up);
-  up.Bind(1, ToMicros(now));
-  while (true) {
-    auto row = up.Step();
-    if (!row.ok()) return row.status();
-    if (!*row) break;
-    ctx.fx.Move(up.Text(0), JobState::kScheduled, JobState::kQueued);
+      ctx.db.Prepare("UPDATE jobs SET state = 1 WHERE state = 0 AND queue = ?1 AND run_at <= ?2");
+  up.Bind(1, std::string_view(queue)).Bind(2, ToMicros(now));
+  JT_RETURN_IF_ERROR(up.Run());
+  for (int64_t n = ctx.db.Changes(); n > 0; --n) {
+    ctx.fx.Move(queue, JobState::kScheduled, JobState::kQueued);
   }
   return Status::Ok();
 }
 
-struct Candidate {
-  JobId id;
-  std::string key;
-};
-
 // Picks up to `want` ready jobs of `queue` in dispatch order, skipping jobs
 // whose concurrency key is at its limit. `key_running` carries the running
-// count per key across queues within this claim.
-Result<std::vector<Candidate>> PickCandidates(WriteCtx& ctx, const std::string& queue, int want,
-                                              std::map<std::string, int64_t>& key_running) {
-  std::vector<Candidate> picked;
+// count per key across queues within this claim. Returns the whole rows.
+Result<std::vector<Job>> PickCandidates(WriteCtx& ctx, const std::string& queue, int want,
+                                        std::map<std::string, int64_t>& key_running) {
+  std::vector<Job> picked;
   // Bound the scan so a long run of key-blocked jobs cannot make one claim slow.
   const int scan_limit = want * 8 + 256;
-  Stmt& q = ctx.db.Prepare(
-      "SELECT id, concurrency_key, concurrency_limit FROM jobs WHERE queue = ?1 AND state = 1 "
-      "ORDER BY priority DESC, run_at, id LIMIT ?2");
+  Stmt& q = ctx.db.Prepare("SELECT " JT_JOB_COLUMNS
+                           " FROM jobs WHERE queue = ?1 AND state = 1 "
+                           "ORDER BY priority DESC, run_at, id LIMIT ?2");
   StmtScope scope(q);
   q.Bind(1, std::string_view(queue)).Bind(2, scan_limit);
   Stmt& count_key =
@@ -125,52 +117,58 @@ Result<std::vector<Candidate>> PickCandidates(WriteCtx& ctx, const std::string& 
     auto row = q.Step();
     if (!row.ok()) return row.status();
     if (!*row) break;
-    if (q.IsNull(1)) {
-      picked.push_back({q.Int(0), {}});
-      continue;
+    Job job = ReadJob(q);
+    const std::string& key = job.spec.concurrency_key;
+    if (!key.empty()) {
+      auto it = key_running.find(key);
+      if (it == key_running.end()) {
+        count_key.Bind(1, std::string_view(key));
+        auto n = CountOne(count_key);
+        if (!n.ok()) return n.status();
+        it = key_running.emplace(key, *n).first;
+      }
+      if (it->second >= job.spec.concurrency_limit) continue;
+      it->second++;
     }
-    std::string key = q.Text(1);
-    int64_t limit = q.Int(2);
-    auto it = key_running.find(key);
-    if (it == key_running.end()) {
-      count_key.Bind(1, std::string_view(key));
-      auto n = CountOne(count_key);
-      if (!n.ok()) return n.status();
-      it = key_running.emplace(key, *n).first;
-    }
-    if (it->second >= limit) continue;
-    it->second++;
-    picked.push_back({q.Int(0), std::move(key)});
+    picked.push_back(std::move(job));
   }
   return picked;
 }
 
-Result<ClaimedJob> StartAttempt(WriteCtx& ctx, const ClaimParams& p, JobId id) {
-  std::string token = NewLeaseToken();
-  Stmt& up = ctx.db.Prepare(
-      "UPDATE jobs SET state = 2, attempt = attempt + 1, lease_token = ?2, "
-      "deadline_at = CASE WHEN timeout_us IS NULL THEN NULL ELSE ?3 + timeout_us END, "
-      "lease_expires_at = CASE WHEN timeout_us IS NULL THEN ?4 ELSE min(?4, ?3 + timeout_us) END, "
-      "started_at = ?3, updated_at = ?3, worker_id = ?5, node_id = ?6, "
-      "cancel_deadline_at = NULL, last_seq = last_seq + 1 "
-      "WHERE id = ?1 AND state = 1 RETURNING " JT_JOB_COLUMNS);
-  ClaimedJob c;
-  {
-    StmtScope scope(up);
-    up.Bind(1, id).Bind(2, std::string_view(token)).Bind(3, ToMicros(p.now));
-    up.Bind(4, ToMicros(p.now + p.lease_ttl)).Bind(5, std::string_view(p.worker_id));
-    up.BindTextOrNull(6, p.node_id);
-    auto row = up.Step();
-    if (!row.ok()) return row.status();
-    if (!*row) return Status::Conflict("job is no longer queued");
-    c.job = ReadJob(up);
-    // Drain so the UPDATE completes before the event insert.
-    auto more = up.Step();
-    if (!more.ok()) return more.status();
+// Starts the next attempt of `job` (a row read in this transaction): the
+// compare-and-set queued -> running, the lease, and the `started` event.
+Result<ClaimedJob> StartAttempt(WriteCtx& ctx, const ClaimParams& p, Job job, std::string token) {
+  TimePoint expires = p.now + p.lease_ttl;
+  std::optional<TimePoint> deadline;
+  if (job.spec.timeout) {
+    deadline = p.now + *job.spec.timeout;
+    expires = std::min(expires, *deadline);  // the lease never outlives the backstop (R5)
   }
-  c.lease = Lease{id, c.job.attempt, std::move(token), *c.job.lease_expires_at};
-  JT_RETURN_IF_ERROR(InsertEvent(ctx, id, c.job.last_seq, EventType::kStarted, p.now, c.job.attempt,
-                                 StartedData(c.job.attempt, p.worker_id, c.lease.expires_at)));
+  Stmt& up = ctx.db.Prepare(
+      "UPDATE jobs SET state = 2, attempt = attempt + 1, lease_token = ?2, deadline_at = ?3, "
+      "lease_expires_at = ?4, started_at = ?5, updated_at = ?5, worker_id = ?6, node_id = ?7, "
+      "cancel_deadline_at = NULL, last_seq = last_seq + 1 WHERE id = ?1 AND state = 1");
+  up.Bind(1, job.id).Bind(2, std::string_view(token));
+  up.BindOpt(3, deadline ? std::optional<int64_t>(ToMicros(*deadline)) : std::nullopt);
+  up.Bind(4, ToMicros(expires)).Bind(5, ToMicros(p.now)).Bind(6, std::string_view(p.worker_id));
+  up.BindTextOrNull(7, p.node_id);
+  JT_RETURN_IF_ERROR(up.Run());
+  if (ctx.db.Changes() != 1) return Status::Conflict("job is no longer queued");
+  // The row as the UPDATE left it, without reading it back.
+  job.state = JobState::kRunning;
+  job.attempt += 1;
+  job.lease_expires_at = expires;
+  job.started_at = p.now;
+  job.updated_at = p.now;
+  job.worker_id = p.worker_id;
+  job.node_id = p.node_id;
+  job.cancel_requested = false;
+  job.last_seq += 1;
+  ClaimedJob c{std::move(job), Lease{0, 0, std::move(token), expires}};
+  c.lease.job_id = c.job.id;
+  c.lease.attempt = c.job.attempt;
+  JT_RETURN_IF_ERROR(InsertEvent(ctx, c.job.id, c.job.last_seq, EventType::kStarted, p.now,
+                                 c.job.attempt, StartedData(c.job.attempt, p.worker_id, expires)));
   ctx.fx.Move(c.job.spec.queue, JobState::kQueued, JobState::kRunning);
   return c;
 }
@@ -208,7 +206,6 @@ Result<EnqueueResult> OpEnqueue(WriteCtx& ctx, const EnqueueParams& p) {
 }
 
 Result<ClaimResult> OpClaim(WriteCtx& ctx, const ClaimParams& p) {
-  JT_RETURN_IF_ERROR(PromoteDue(ctx, p.now));
   ClaimResult out;
   std::map<std::string, int64_t> key_running;
   std::set<std::string> seen;
@@ -219,8 +216,10 @@ Result<ClaimResult> OpClaim(WriteCtx& ctx, const ClaimParams& p) {
     auto settings = LoadQueueSettings(ctx.db, queue);
     if (!settings.ok()) return settings.status();
     if (settings->paused) continue;
+    JT_RETURN_IF_ERROR(PromoteDue(ctx, queue, p.now));
     if (settings->max_concurrent) {
-      Stmt& count = ctx.db.Prepare("SELECT count(*) FROM jobs WHERE queue = ?1 AND state = 2");
+      Stmt& count = ctx.db.Prepare(
+          "SELECT count(*) FROM jobs INDEXED BY jobs_running WHERE state = 2 AND queue = ?1");
       count.Bind(1, std::string_view(queue));
       auto running = CountOne(count);
       if (!running.ok()) return running.status();
@@ -230,8 +229,9 @@ Result<ClaimResult> OpClaim(WriteCtx& ctx, const ClaimParams& p) {
     }
     auto picked = PickCandidates(ctx, queue, want, key_running);
     if (!picked.ok()) return picked.status();
-    for (const Candidate& c : *picked) {
-      auto claimed = StartAttempt(ctx, p, c.id);
+    std::vector<std::string> tokens = NewLeaseTokens(picked->size());
+    for (std::size_t i = 0; i < picked->size(); ++i) {
+      auto claimed = StartAttempt(ctx, p, std::move((*picked)[i]), std::move(tokens[i]));
       if (!claimed.ok()) return claimed.status();
       out.jobs.push_back(std::move(*claimed));
     }

@@ -66,6 +66,21 @@ class SqliteStore final : public Store {
     Write<FinishResult>(std::move(v), std::move(done),
                         [p = std::move(p)](WriteCtx& c) { return OpFinish(c, p); });
   }
+  void JobsFinishAsync(std::vector<FinishParams> p,
+                       Done<std::vector<Result<FinishResult>>> done) override {
+    Status v = p.empty() || p.size() > options_.limits.max_claim
+                   ? Status::InvalidArgument("1 to max_claim items", "items")
+                   : Status::Ok();
+    std::vector<Status> invalid;
+    invalid.reserve(p.size());
+    for (const FinishParams& item : p)
+      invalid.push_back(ValidateFinish(item, options_.limits));
+    Write<std::vector<Result<FinishResult>>>(
+        std::move(v), std::move(done),
+        [p = std::move(p), invalid = std::move(invalid)](WriteCtx& c) {
+          return OpFinishMany(c, p, invalid);
+        });
+  }
   void JobCancelAsync(CancelParams p, Done<CancelResult> done) override {
     Status v = p.grace < Duration::zero() ? Status::InvalidArgument("must be >= 0", "grace_ms")
                                           : Status::Ok();

@@ -38,6 +38,11 @@ struct Options {
 // file cannot be opened.
 Result<std::unique_ptr<Store>> Open(const Options& options);
 
+// Applies process-wide SQLite settings (no memory statistics: they take a
+// global mutex on every allocation). Must run before anything else in the
+// process uses SQLite to take effect; Open() calls it too. Idempotent.
+void InitializeLibrary();
+
 // The schema version this binary writes.
 int SchemaVersion();
 

@@ -1,5 +1,7 @@
 #include "store/sqlite/writer.hpp"
 
+#include <pthread.h>
+
 #include <exception>
 
 namespace jobtape::store::sqlite {
@@ -10,7 +12,10 @@ Writer::Writer(std::unique_ptr<Db> db, int max_batch, uint64_t seed,
       max_batch_(max_batch),
       publish_(std::move(publish)),
       rng_(seed ? seed : std::random_device{}()) {
-  thread_ = std::thread([this] { Loop(); });
+  thread_ = std::thread([this] {
+    pthread_setname_np(pthread_self(), "jt-sql-writer");
+    Loop();
+  });
 }
 
 Writer::~Writer() {
@@ -107,7 +112,10 @@ void Writer::RunBatch(std::vector<std::unique_ptr<WriteRequest>>& batch) {
 ReaderPool::ReaderPool(std::vector<std::unique_ptr<Db>> dbs) : dbs_(std::move(dbs)) {
   for (auto& db : dbs_) {
     Db* d = db.get();
-    threads_.emplace_back([this, d] { Loop(*d); });
+    threads_.emplace_back([this, d] {
+      pthread_setname_np(pthread_self(), "jt-sql-reader");
+      Loop(*d);
+    });
   }
 }
 
