@@ -1,0 +1,34 @@
+// Request limits of the HTTP layer (R9): how big a body may be and how deep,
+// wide and long the JSON inside it. Each default is a named constant with the
+// reason for its value; every limit is configurable through HttpLimits.
+//
+// Thread-safety: constants and a plain value type.
+#pragma once
+
+#include <cstddef>
+
+namespace jobtape::http {
+
+// DESIGN §3: 1 MiB holds a 1,000-job batch of small payloads, while a single
+// request cannot make the server buffer much.
+inline constexpr std::size_t kDefaultMaxBodyBytes = 1024 * 1024;
+// Request line plus headers. Bearer tokens and a few proxy headers fit in a few
+// hundred bytes; 16 KiB leaves room without letting headers become a body.
+inline constexpr std::size_t kDefaultMaxHeaderBytes = 16 * 1024;
+// Our own documents nest 3 levels; a payload may nest more, but nothing
+// legitimate needs 32 levels, and the limit bounds every recursive walk.
+inline constexpr std::size_t kDefaultMaxJsonDepth = 32;
+// Members per JSON object: bounds hash-table building and per-key work.
+inline constexpr std::size_t kDefaultMaxObjectKeys = 10'000;
+// Any single JSON string (key or value), in bytes after unescaping.
+inline constexpr std::size_t kDefaultMaxStringBytes = 100'000;
+
+struct HttpLimits {
+  std::size_t max_body_bytes = kDefaultMaxBodyBytes;
+  std::size_t max_header_bytes = kDefaultMaxHeaderBytes;
+  std::size_t max_json_depth = kDefaultMaxJsonDepth;
+  std::size_t max_object_keys = kDefaultMaxObjectKeys;
+  std::size_t max_string_bytes = kDefaultMaxStringBytes;
+};
+
+}  // namespace jobtape::http

@@ -1,0 +1,39 @@
+// Encoding the core types as API JSON (DESIGN §3).
+//
+// Times appear twice: as RFC 3339 UTC text ("created_at") and as epoch
+// milliseconds ("created_at_ms"); absent times are null. Payloads, results,
+// errors and event data are stored JSON texts and are written as JSON, byte
+// for byte, never as strings. Every field is always present (null when
+// unset), so clients see one shape.
+//
+// Thread-safety: pure functions.
+#pragma once
+
+#include <string>
+
+#include "core/event.hpp"
+#include "core/job.hpp"
+#include "http/json_writer.hpp"
+#include "store/store.hpp"
+
+namespace jobtape::http {
+
+// {"id":1,"kind":"...","queue":"...","state":"queued","priority":0,"payload":{...},
+//  "attempt":0,"max_attempts":3,"backoff":{...},"timeout_ms":null,...,"tags":[],
+//  "created_at":"...","created_at_ms":...,...,"error":null,"result":null}
+void WriteJob(JsonWriter& w, const Job& job);
+// {"job_id":1,"seq":2,"type":"progress","at":"...","at_ms":...,"attempt":1,"data":{...}}
+void WriteEvent(JsonWriter& w, const Event& event);
+// {"job_id":1,"attempt":1,"lease_token":"...","expires_at":"...","expires_at_ms":...}
+void WriteLease(JsonWriter& w, const Lease& lease);
+// {"name":"default","paused":false,"max_concurrent":null,
+//  "counts":{"scheduled":0,"queued":0,"running":0,"succeeded":0,"failed":0,"cancelled":0}}
+void WriteQueueInfo(JsonWriter& w, const store::QueueInfo& queue);
+// {"id":1,"state":"queued","duplicate":false}
+void WriteEnqueuedJob(JsonWriter& w, const store::EnqueuedJob& job);
+
+// Whole documents, for single-object responses.
+std::string EncodeJob(const Job& job);
+std::string EncodeEvent(const Event& event);
+
+}  // namespace jobtape::http
