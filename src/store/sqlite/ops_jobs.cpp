@@ -98,39 +98,50 @@ Status PromoteDue(WriteCtx& ctx, const std::string& queue, TimePoint now) {
   return Status::Ok();
 }
 
+// Walking past key-blocked jobs reads only the covering index, but a claim
+// still stops after this many entries so one call stays bounded; what lies
+// beyond is reached as the blocked keys' jobs run and leave the queue.
+constexpr int kMaxClaimScan = 100'000;
+
 // Picks up to `want` ready jobs of `queue` in dispatch order, skipping jobs
 // whose concurrency key is at its limit. `key_running` carries the running
 // count per key across queues within this claim. Returns the whole rows.
 Result<std::vector<Job>> PickCandidates(WriteCtx& ctx, const std::string& queue, int want,
                                         std::map<std::string, int64_t>& key_running) {
-  std::vector<Job> picked;
-  // Bound the scan so a long run of key-blocked jobs cannot make one claim slow.
-  const int scan_limit = want * 8 + 256;
-  Stmt& q = ctx.db.Prepare("SELECT " JT_JOB_COLUMNS
-                           " FROM jobs WHERE queue = ?1 AND state = 1 "
-                           "ORDER BY priority DESC, run_at, id LIMIT ?2");
-  StmtScope scope(q);
-  q.Bind(1, std::string_view(queue)).Bind(2, scan_limit);
-  Stmt& count_key =
-      ctx.db.Prepare("SELECT count(*) FROM jobs WHERE concurrency_key = ?1 AND state = 2");
-  while (static_cast<int>(picked.size()) < want) {
-    auto row = q.Step();
-    if (!row.ok()) return row.status();
-    if (!*row) break;
-    Job job = ReadJob(q);
-    const std::string& key = job.spec.concurrency_key;
-    if (!key.empty()) {
-      auto it = key_running.find(key);
-      if (it == key_running.end()) {
-        count_key.Bind(1, std::string_view(key));
-        auto n = CountOne(count_key);
-        if (!n.ok()) return n.status();
-        it = key_running.emplace(key, *n).first;
+  std::vector<JobId> ids;
+  {
+    Stmt& q = ctx.db.Prepare(
+        "SELECT id, concurrency_key, concurrency_limit FROM jobs INDEXED BY jobs_ready "
+        "WHERE queue = ?1 AND state = 1 ORDER BY priority DESC, run_at, id LIMIT ?2");
+    StmtScope scope(q);
+    q.Bind(1, std::string_view(queue)).Bind(2, kMaxClaimScan);
+    Stmt& count_key =
+        ctx.db.Prepare("SELECT count(*) FROM jobs WHERE concurrency_key = ?1 AND state = 2");
+    while (static_cast<int>(ids.size()) < want) {
+      auto row = q.Step();
+      if (!row.ok()) return row.status();
+      if (!*row) break;
+      if (!q.IsNull(1)) {
+        std::string_view key = q.TextView(1);
+        auto it = key_running.find(std::string(key));
+        if (it == key_running.end()) {
+          count_key.Bind(1, key);
+          auto n = CountOne(count_key);
+          if (!n.ok()) return n.status();
+          it = key_running.emplace(std::string(key), *n).first;
+        }
+        if (it->second >= q.Int(2)) continue;
+        it->second++;
       }
-      if (it->second >= job.spec.concurrency_limit) continue;
-      it->second++;
+      ids.push_back(q.Int(0));
     }
-    picked.push_back(std::move(job));
+  }
+  std::vector<Job> picked;
+  picked.reserve(ids.size());
+  for (JobId id : ids) {
+    auto job = OpGet(ctx.db, id);
+    if (!job.ok()) return job.status();
+    picked.push_back(std::move(*job));
   }
   return picked;
 }

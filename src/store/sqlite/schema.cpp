@@ -53,8 +53,10 @@ CREATE TABLE jobs (
   error              TEXT,
   result             TEXT
 );
--- Claims: ready jobs of a queue in dispatch order.
-CREATE INDEX jobs_ready ON jobs(queue, priority DESC, run_at, id) WHERE state = 1;
+-- Claims: ready jobs of a queue in dispatch order. Covers the concurrency key
+-- and limit so a claim can walk past key-blocked jobs without reading rows.
+CREATE INDEX jobs_ready ON jobs(queue, priority DESC, run_at, id, concurrency_key, concurrency_limit)
+  WHERE state = 1;
 -- Promotion of due scheduled jobs (per queue, by the claims of that queue),
 -- and the next due time per queue.
 CREATE INDEX jobs_due ON jobs(queue, run_at) WHERE state = 0;
