@@ -38,6 +38,17 @@ class Stmt {
 
   // Returns true for a row, false when done. Errors: kUnavailable/kInternal.
   Result<bool> Step();
+  // Steps through every row, calling `on_row(*this)` for each. Stops at the
+  // first error and returns it.
+  template <typename F>
+  Status ForEach(F&& on_row) {
+    while (true) {
+      auto row = Step();
+      if (!row.ok()) return row.status();
+      if (!*row) return Status::Ok();
+      on_row(*this);
+    }
+  }
   // Steps to completion (for statements without rows). Resets afterwards.
   Status Run();
   void Reset();

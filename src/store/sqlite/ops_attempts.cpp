@@ -174,12 +174,7 @@ Result<ReapResult> OpReap(WriteCtx& ctx, const ReapParams& p) {
         " FROM jobs WHERE state = 2 AND lease_expires_at <= ?1 ORDER BY lease_expires_at LIMIT ?2");
     StmtScope scope(q);
     q.Bind(1, ToMicros(p.now)).Bind(2, p.limit);
-    while (true) {
-      auto row = q.Step();
-      if (!row.ok()) return row.status();
-      if (!*row) break;
-      expired.push_back(ReadAttempt(q));
-    }
+    JT_RETURN_IF_ERROR(q.ForEach([&](const Stmt& q) { expired.push_back(ReadAttempt(q)); }));
   }
   ReapResult out;
   int64_t now = ToMicros(p.now);
@@ -209,12 +204,7 @@ Result<RecoverResult> OpRecover(WriteCtx& ctx, const RecoverParams& p) {
         ctx.db.Prepare("SELECT " JT_ATTEMPT_COLUMNS " FROM jobs WHERE state = 2 AND node_id = ?1");
     StmtScope scope(q);
     q.Bind(1, std::string_view(p.node_id));
-    while (true) {
-      auto row = q.Step();
-      if (!row.ok()) return row.status();
-      if (!*row) break;
-      owned.push_back(ReadAttempt(q));
-    }
+    JT_RETURN_IF_ERROR(q.ForEach([&](const Stmt& q) { owned.push_back(ReadAttempt(q)); }));
   }
   RecoverResult out;
   for (const AttemptRow& a : owned) {

@@ -48,12 +48,7 @@ Result<JobPage> OpList(Db& db, const ListParams& p) {
   if (cursor_i) q.Bind(cursor_i, *p.cursor);
   q.Bind(n, p.limit + 1);
   JobPage page;
-  while (true) {
-    auto row = q.Step();
-    if (!row.ok()) return row.status();
-    if (!*row) break;
-    page.jobs.push_back(ReadJob(q));
-  }
+  JT_RETURN_IF_ERROR(q.ForEach([&](const Stmt& q) { page.jobs.push_back(ReadJob(q)); }));
   if (static_cast<int>(page.jobs.size()) > p.limit) {
     page.jobs.pop_back();
     page.next_cursor = page.jobs.back().id;
@@ -79,13 +74,10 @@ Result<TapePage> OpTapeRead(Db& db, const TapeReadParams& p) {
       "ORDER BY seq LIMIT ?3");
   StmtScope scope(q);
   q.Bind(1, p.job_id).Bind(2, p.after).Bind(3, p.limit);
-  while (true) {
-    auto row = q.Step();
-    if (!row.ok()) return row.status();
-    if (!*row) break;
+  JT_RETURN_IF_ERROR(q.ForEach([&](const Stmt& q) {
     page.events.push_back(Event{p.job_id, q.Int(0), static_cast<EventType>(q.Int(1)),
                                 FromMicros(q.Int(2)), static_cast<int>(q.Int(3)), q.Text(4)});
-  }
+  }));
   return page;
 }
 
@@ -93,16 +85,13 @@ Result<std::vector<QueueInfo>> OpQueueSettings(Db& db) {
   Stmt& q = db.Prepare("SELECT name, paused, max_concurrent FROM queues ORDER BY name");
   StmtScope scope(q);
   std::vector<QueueInfo> out;
-  while (true) {
-    auto row = q.Step();
-    if (!row.ok()) return row.status();
-    if (!*row) break;
+  JT_RETURN_IF_ERROR(q.ForEach([&](const Stmt& q) {
     QueueInfo info;
     info.name = q.Text(0);
     info.paused = q.Int(1) != 0;
     if (!q.IsNull(2)) info.max_concurrent = static_cast<int>(q.Int(2));
     out.push_back(std::move(info));
-  }
+  }));
   return out;
 }
 
@@ -110,12 +99,9 @@ Result<std::vector<CountDelta>> OpCountByQueueState(Db& db) {
   Stmt& q = db.Prepare("SELECT queue, state, count(*) FROM jobs GROUP BY queue, state");
   StmtScope scope(q);
   std::vector<CountDelta> out;
-  while (true) {
-    auto row = q.Step();
-    if (!row.ok()) return row.status();
-    if (!*row) break;
+  JT_RETURN_IF_ERROR(q.ForEach([&](const Stmt& q) {
     out.push_back({q.Text(0), static_cast<JobState>(q.Int(1)), q.Int(2)});
-  }
+  }));
   return out;
 }
 
