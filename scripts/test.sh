@@ -17,6 +17,10 @@ REPO_ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$REPO_ROOT"
 
 PRESETS="${JOBTAPE_PRESETS:-release asan tsan}"
+# ccache keyed on paths relative to the checkout, so a fresh clone (as in CI)
+# reuses objects compiled in any other clone on the same machine.
+export CCACHE_BASEDIR="$REPO_ROOT"
+export CCACHE_NOHASHDIR=true
 JOBS="${JOBTAPE_JOBS:-$(nproc)}"
 START_TIME=$SECONDS
 
