@@ -84,16 +84,24 @@ void Writer::RunBatch(std::vector<std::unique_ptr<WriteRequest>>& batch) {
       r.reset();
       continue;
     }
+    bool threw = false;
     try {
       s = r->Run(ctx);
     } catch (const std::exception& e) {
+      // A bug or an exhausted resource: the request has no result to deliver,
+      // so it fails now, alone; its neighbours still commit.
       s = Status::Internal(std::string("write failed: ") + e.what());
+      threw = true;
     }
     if (!s.ok()) {
       (void)rollback_to.Run();
       fx_.RollbackTo(mark);
     }
     (void)release.Run();
+    if (threw) {
+      r->Fail(s);
+      r.reset();
+    }
   }
   Status commit = db_->Exec("COMMIT");
   if (!commit.ok()) {

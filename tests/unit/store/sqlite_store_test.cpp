@@ -1,6 +1,7 @@
 // SQLite-specific behaviour that the shared contract suite cannot express:
 // migrations and schema versions, group commit, per-request savepoints.
 #include "store/sqlite/sqlite_store.hpp"
+#include "store/sqlite/writer.hpp"
 
 #include <gtest/gtest.h>
 #include <sqlite3.h>
@@ -8,6 +9,7 @@
 #include <atomic>
 #include <filesystem>
 #include <latch>
+#include <stdexcept>
 #include <thread>
 
 namespace jobtape::store::sqlite {
@@ -172,6 +174,52 @@ TEST_F(SqliteStoreTest, LifecycleSmoke) {
   EXPECT_EQ(tape->events[1].type, EventType::kStarted);
   EXPECT_EQ(tape->events[2].type, EventType::kFinal);
   EXPECT_EQ(tape->events[2].seq, 3);
+}
+
+// The writer itself, with requests the public API cannot produce.
+TEST_F(SqliteStoreTest, AThrowingRequestFailsAloneAndItsNeighboursCommit) {
+  auto db = Db::Open(path_, Db::Mode::kReadWrite);
+  ASSERT_TRUE(db.ok());
+  ASSERT_TRUE((*db)->Exec("CREATE TABLE t(x INTEGER)").ok());
+  std::latch done(3);
+  std::vector<Status> results(3);
+  {
+    Writer writer(std::move(*db), 16, 1, [](TxnEffects&) {});
+    auto insert = [](int x) {
+      return [x](WriteCtx& ctx) -> Result<int> {
+        Stmt& s = ctx.db.Prepare("INSERT INTO t(x) VALUES (?1)");
+        s.Bind(1, x);
+        JT_RETURN_IF_ERROR(s.Run());
+        return x;
+      };
+    };
+    auto record = [&](int i) {
+      return [&, i](Result<int> r) {
+        results[i] = r.status();
+        done.count_down();
+      };
+    };
+    writer.Submit(std::make_unique<TypedWriteRequest<int>>(insert(1), record(0)));
+    writer.Submit(std::make_unique<TypedWriteRequest<int>>(
+        [](WriteCtx& ctx) -> Result<int> {
+          Stmt& s = ctx.db.Prepare("INSERT INTO t(x) VALUES (?1)");
+          s.Bind(1, 2);
+          (void)s.Run();
+          throw std::runtime_error("boom");
+        },
+        record(1)));
+    writer.Submit(std::make_unique<TypedWriteRequest<int>>(insert(3), record(2)));
+    done.wait();
+  }
+  EXPECT_TRUE(results[0].ok());
+  EXPECT_EQ(results[1].code(), ErrorCode::kInternal);
+  EXPECT_NE(results[1].message().find("boom"), std::string::npos);
+  EXPECT_TRUE(results[2].ok());
+  auto check = Db::Open(path_, Db::Mode::kReadOnly);
+  ASSERT_TRUE(check.ok());
+  Stmt q = (*check)->PrepareOnce("SELECT group_concat(x) FROM (SELECT x FROM t ORDER BY x)");
+  ASSERT_TRUE(*q.Step());
+  EXPECT_EQ(q.Text(0), "1,3");  // the thrower's insert was rolled back with it
 }
 
 }  // namespace

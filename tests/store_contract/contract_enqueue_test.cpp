@@ -1,0 +1,189 @@
+// Contract: what enqueue writes. A job and its `created` event; batches in
+// request order; idempotency keys (unique per queue, also within one batch)
+// return the original job marked duplicate; delayed jobs wait in kScheduled
+// until due and a claim reports the earliest due time (next_due).
+#include "contract_fixture.hpp"
+
+namespace jobtape::store::testing {
+namespace {
+
+using ET = EventType;
+using std::chrono::seconds;
+
+TEST_P(StoreContract, EnqueueWritesJobAndCreatedEvent) {
+  JobSpec spec = Spec("mail");
+  spec.kind = "email.send";
+  spec.payload = R"({"to":"a@example.com","n":[1,2,3]})";
+  spec.priority = -3;
+  spec.max_attempts = 7;
+  spec.timeout = seconds(90);
+  spec.concurrency_key = "acct-9";
+  spec.concurrency_limit = 4;
+  spec.batch_id = "b-1";
+  spec.tags = {"x", "y.z"};
+  auto r = store().JobsEnqueue({now_, {spec}});
+  ASSERT_OK(r);
+  ASSERT_EQ(r->jobs.size(), 1u);
+  EXPECT_EQ(r->jobs[0].state, JobState::kQueued);
+  EXPECT_FALSE(r->jobs[0].duplicate);
+  JobId id = r->jobs[0].id;
+  EXPECT_GT(id, 0);
+
+  Job job = Get(id);
+  EXPECT_EQ(job.id, id);
+  EXPECT_EQ(job.state, JobState::kQueued);
+  EXPECT_EQ(job.spec.kind, "email.send");
+  EXPECT_EQ(job.spec.queue, "mail");
+  EXPECT_EQ(job.spec.payload, spec.payload);
+  EXPECT_EQ(job.spec.priority, -3);
+  EXPECT_EQ(job.spec.max_attempts, 7);
+  EXPECT_EQ(job.spec.timeout, spec.timeout);
+  EXPECT_EQ(job.spec.concurrency_key, "acct-9");
+  EXPECT_EQ(job.spec.concurrency_limit, 4);
+  EXPECT_EQ(job.spec.batch_id, "b-1");
+  EXPECT_EQ(job.spec.tags, spec.tags);
+  EXPECT_EQ(job.attempt, 0);
+  EXPECT_EQ(job.created_at, now_);
+  EXPECT_EQ(job.run_at, now_);
+  EXPECT_EQ(job.last_seq, 1);
+  EXPECT_FALSE(job.finished_at.has_value());
+
+  std::vector<Event> tape = Tape(id);
+  ASSERT_EQ(tape.size(), 1u);
+  EXPECT_EQ(tape[0].type, ET::kCreated);
+  EXPECT_EQ(tape[0].seq, 1);
+  EXPECT_EQ(tape[0].attempt, 0);
+  EXPECT_EQ(tape[0].at, now_);
+}
+
+TEST_P(StoreContract, BatchReturnsJobsInRequestOrder) {
+  std::vector<JobSpec> specs;
+  for (int i = 0; i < 5; ++i) {
+    specs.push_back(Spec());
+    specs.back().payload = "{\"i\":" + std::to_string(i) + "}";
+  }
+  auto r = store().JobsEnqueue({now_, specs});
+  ASSERT_OK(r);
+  ASSERT_EQ(r->jobs.size(), 5u);
+  for (int i = 0; i < 5; ++i) {
+    EXPECT_EQ(Get(r->jobs[i].id).spec.payload, specs[i].payload);
+  }
+  EXPECT_EQ(JobCount(), 5u);
+}
+
+TEST_P(StoreContract, IdempotencyKeyReturnsOriginalJob) {
+  JobSpec spec = Spec();
+  spec.idempotency_key = "order-17";
+  auto first = store().JobsEnqueue({now_, {spec}});
+  ASSERT_OK(first);
+  EXPECT_FALSE(first->jobs[0].duplicate);
+  std::string before = DescribeAll();
+
+  Advance(seconds(1));
+  spec.payload = R"({"different":true})";
+  auto again = store().JobsEnqueue({now_, {spec}});
+  ASSERT_OK(again);
+  ASSERT_EQ(again->jobs.size(), 1u);
+  EXPECT_EQ(again->jobs[0].id, first->jobs[0].id);
+  EXPECT_TRUE(again->jobs[0].duplicate);
+  EXPECT_EQ(again->jobs[0].state, JobState::kQueued);
+  EXPECT_EQ(DescribeAll(), before) << "a duplicate must write nothing";
+}
+
+TEST_P(StoreContract, IdempotencyKeyReportsTheOriginalsState) {
+  JobSpec spec = Spec();
+  spec.idempotency_key = "k";
+  JobId id = Enqueue(spec);
+  ClaimOne();
+  auto again = store().JobsEnqueue({now_, {spec}});
+  ASSERT_OK(again);
+  EXPECT_EQ(again->jobs[0].id, id);
+  EXPECT_TRUE(again->jobs[0].duplicate);
+  EXPECT_EQ(again->jobs[0].state, JobState::kRunning);
+}
+
+TEST_P(StoreContract, IdempotencyKeyIsPerQueue) {
+  JobSpec a = Spec("qa");
+  a.idempotency_key = "same";
+  JobSpec b = Spec("qb");
+  b.idempotency_key = "same";
+  JobId ida = Enqueue(a);
+  auto rb = store().JobsEnqueue({now_, {b}});
+  ASSERT_OK(rb);
+  EXPECT_NE(rb->jobs[0].id, ida);
+  EXPECT_FALSE(rb->jobs[0].duplicate);
+  EXPECT_EQ(JobCount(), 2u);
+}
+
+TEST_P(StoreContract, IdempotencyKeyWithinOneBatch) {
+  JobSpec k1 = Spec();
+  k1.idempotency_key = "k1";
+  JobSpec k2 = Spec();
+  k2.idempotency_key = "k2";
+  auto r = store().JobsEnqueue({now_, {k1, k1, k2, k1}});
+  ASSERT_OK(r);
+  ASSERT_EQ(r->jobs.size(), 4u);
+  EXPECT_FALSE(r->jobs[0].duplicate);
+  EXPECT_TRUE(r->jobs[1].duplicate);
+  EXPECT_FALSE(r->jobs[2].duplicate);
+  EXPECT_TRUE(r->jobs[3].duplicate);
+  EXPECT_EQ(r->jobs[1].id, r->jobs[0].id);
+  EXPECT_EQ(r->jobs[3].id, r->jobs[0].id);
+  EXPECT_NE(r->jobs[2].id, r->jobs[0].id);
+  EXPECT_EQ(JobCount(), 2u);
+  ExpectAllTapesSound();
+}
+
+TEST_P(StoreContract, DelayedJobIsScheduledUntilDue) {
+  JobSpec spec = Spec();
+  TimePoint due = now_ + seconds(60);
+  spec.run_at = due;
+  auto r = store().JobsEnqueue({now_, {spec}});
+  ASSERT_OK(r);
+  EXPECT_EQ(r->jobs[0].state, JobState::kScheduled);
+  JobId id = r->jobs[0].id;
+  EXPECT_EQ(Get(id).state, JobState::kScheduled);
+  EXPECT_EQ(Get(id).run_at, due);
+
+  auto early = store().JobsClaim(ClaimAt({"default"}, 10));
+  ASSERT_OK(early);
+  EXPECT_TRUE(early->jobs.empty());
+  EXPECT_EQ(early->next_due, std::optional<TimePoint>(due));
+
+  now_ = due - kTick;
+  EXPECT_TRUE(Claim({"default"}, 10).empty());
+  now_ = due;
+  ClaimedJob c = ClaimOne();
+  EXPECT_EQ(c.job.id, id);
+  ExpectAllTapesSound();
+}
+
+TEST_P(StoreContract, NextDueIsTheEarliestInTheClaimedQueues) {
+  JobSpec in60 = Spec(), in30 = Spec(), other_queue = Spec("elsewhere");
+  in60.run_at = now_ + seconds(60);
+  in30.run_at = now_ + seconds(30);
+  other_queue.run_at = now_ + seconds(10);
+  EnqueueBatch({in60, in30, other_queue});
+  auto r = store().JobsClaim(ClaimAt({"default"}, 10));
+  ASSERT_OK(r);
+  EXPECT_TRUE(r->jobs.empty());
+  EXPECT_EQ(r->next_due, std::optional<TimePoint>(now_ + seconds(30)));
+}
+
+TEST_P(StoreContract, NoNextDueWithoutScheduledJobs) {
+  auto r = store().JobsClaim(ClaimAt({"default"}, 10));
+  ASSERT_OK(r);
+  EXPECT_TRUE(r->jobs.empty());
+  EXPECT_FALSE(r->next_due.has_value());
+}
+
+TEST_P(StoreContract, RunAtInThePastIsQueued) {
+  JobSpec spec = Spec();
+  spec.run_at = now_ - seconds(5);
+  JobId id = Enqueue(spec);
+  EXPECT_EQ(Get(id).state, JobState::kQueued);
+  EXPECT_EQ(ClaimOne().job.id, id);
+}
+
+}  // namespace
+}  // namespace jobtape::store::testing
