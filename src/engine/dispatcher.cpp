@@ -13,6 +13,7 @@ struct Dispatcher::Waiter {
   uint64_t issued_at_signal = 0;      // signal_seq_ when the current claim was issued
   std::optional<TimePoint> next_due;  // from the latest claim, reported at the deadline
   bool woken = false;                 // the current claim follows a wake-up
+  bool cancelled = false;             // CancelClaim: never park again
 };
 
 Dispatcher::Dispatcher(store::Store& store, Clock& clock, DispatcherOptions options)
@@ -68,10 +69,10 @@ void Dispatcher::Stop() {
   PublishLocked(clock_.Now(), kLoopStopped);
 }
 
-void Dispatcher::ClaimAsync(ClaimRequest req, TimePoint deadline, ClaimDone done) {
+ClaimTicket Dispatcher::ClaimAsync(ClaimRequest req, TimePoint deadline, ClaimDone done) {
   if (req.queues.empty()) {
     done(Status::InvalidArgument("queues must not be empty", "queues"));
-    return;
+    return 0;
   }
   auto w = std::make_shared<Waiter>();
   w->req = std::move(req);
@@ -84,14 +85,37 @@ void Dispatcher::ClaimAsync(ClaimRequest req, TimePoint deadline, ClaimDone done
       w->id = next_waiter_id_++;
       w->done = std::move(done);
       ++counters_.requests;
+      pending_.emplace(w->id, w);
       BeginClaimLocked(w);
     }
   }
   if (!accepted) {
     done(Status::Unavailable("dispatcher stopped"));
-    return;
+    return 0;
   }
+  const ClaimTicket ticket = w->id;
   IssueClaim(w);
+  return ticket;
+}
+
+bool Dispatcher::CancelClaim(ClaimTicket ticket) {
+  Actions actions;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    auto it = pending_.find(ticket);
+    if (it == pending_.end()) return false;
+    WaiterPtr w = it->second;
+    w->cancelled = true;
+    ++counters_.cancelled;
+    if (parked_.count(ticket) != 0) {
+      UnparkLocked(w);
+      CompleteLocked(w, Status::Unavailable("claim cancelled"), actions);
+    }
+    // else: at the store; OnClaimDone completes it.
+    state_cv_.notify_all();
+  }
+  Perform(std::move(actions));
+  return true;
 }
 
 Result<store::ClaimResult> Dispatcher::Claim(ClaimRequest req, Duration wait) {
@@ -154,6 +178,8 @@ void Dispatcher::OnClaimDone(const WaiterPtr& w, Result<store::ClaimResult> r) {
         CompleteLocked(w, std::move(r), actions);
       } else if (stopping_) {
         CompleteLocked(w, Status::Unavailable("dispatcher stopped"), actions);
+      } else if (w->cancelled) {
+        CompleteLocked(w, Status::Unavailable("claim cancelled"), actions);
       } else if (now >= w->deadline) {
         ++counters_.timeouts;
         if (signalled) {
@@ -327,6 +353,7 @@ void Dispatcher::NoteDueLocked(const std::string& queue, TimePoint due) {
 
 void Dispatcher::CompleteLocked(const WaiterPtr& w, Result<store::ClaimResult> r, Actions& out) {
   ++counters_.completed;
+  pending_.erase(w->id);
   out.completions.push_back(Completion{w, std::move(r)});
 }
 

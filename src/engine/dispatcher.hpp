@@ -69,6 +69,9 @@ struct ClaimRequest {
 
 using ClaimDone = std::function<void(Result<store::ClaimResult>)>;
 
+// Names one ClaimAsync request, for CancelClaim. 0 never names a request.
+using ClaimTicket = uint64_t;
+
 // A claim that came back full wakes this many more waiters per queue, so
 // a burst of N jobs reaches N idle waiters in O(log N) claim round trips while
 // wasting at most about half of the claims on an already drained queue.
@@ -100,6 +103,7 @@ struct DispatcherCounters {
   uint64_t errors = 0;        // claims the store failed
   uint64_t work_signals = 0;  // OnWork calls
   uint64_t cycles = 0;        // RunOnce cycles
+  uint64_t cancelled = 0;     // CancelClaim calls that found their request pending
   bool stopping = false;      // Stop() has begun
 };
 
@@ -129,7 +133,18 @@ class Dispatcher final : public store::StoreObserver {
   // (next_due set if known); kInvalidArgument for empty queues (or whatever
   // the store rejects); kUnavailable once stopped; the store's error if a
   // claim failed. A deadline not after now means "try once, do not wait".
-  void ClaimAsync(ClaimRequest req, TimePoint deadline, ClaimDone done);
+  // Returns the request's ticket for CancelClaim, or 0 if `done` already ran
+  // (inline, for an invalid request or a stopped dispatcher).
+  ClaimTicket ClaimAsync(ClaimRequest req, TimePoint deadline, ClaimDone done);
+  // Gives up a request whose claimer went away (an HTTP worker that
+  // disconnected during its long poll), so it stops holding a waiter slot and
+  // cannot take jobs nobody will work on. A parked request completes at once
+  // with kUnavailable "claim cancelled". A request whose claim is at the
+  // store completes when the claim returns: with the jobs, if it got any
+  // (they are leased, so they must reach the claimer, who should give them
+  // back), otherwise with kUnavailable instead of parking again. Returns true
+  // if the request was still pending; unknown or completed tickets are ignored.
+  bool CancelClaim(ClaimTicket ticket);
   // Blocking form of ClaimAsync with deadline = clock.Now() + wait (saturating:
   // Duration::max() waits until work comes or Stop()).
   Result<store::ClaimResult> Claim(ClaimRequest req, Duration wait);
@@ -203,6 +218,8 @@ class Dispatcher final : public store::StoreObserver {
   // operator-defined and validated, so this stays small).
   std::unordered_map<std::string, QueueState> queues_;  // GUARDED_BY(mu_)
   std::unordered_map<uint64_t, WaiterPtr> parked_;      // GUARDED_BY(mu_)
+  // Every accepted request not yet completed (parked or at the store), for CancelClaim.
+  std::unordered_map<uint64_t, WaiterPtr> pending_;     // GUARDED_BY(mu_)
   std::set<std::pair<TimePoint, uint64_t>> deadlines_;  // GUARDED_BY(mu_): parked waiters
   std::set<std::pair<TimePoint, std::string>> dues_;    // GUARDED_BY(mu_): one per queue
   DispatcherCounters counters_;                         // GUARDED_BY(mu_)

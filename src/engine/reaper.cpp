@@ -1,0 +1,112 @@
+#include "engine/reaper.hpp"
+
+#include <algorithm>
+
+namespace jobtape::engine {
+
+Reaper::Reaper(store::Store& store, Clock& clock, ReaperOptions options)
+    : store_(store), clock_(clock), options_(std::move(options)) {
+  if (options_.registry != nullptr) {
+    cell_ = options_.registry->Register(options_.name, options_.interval);
+  } else {
+    LoopSnapshot initial;
+    initial.name = options_.name;
+    initial.interval = options_.interval;
+    cell_ = std::make_shared<SnapshotCell<LoopSnapshot>>(std::move(initial));
+  }
+}
+
+Reaper::~Reaper() {
+  Stop();
+}
+
+void Reaper::Start() {
+  std::lock_guard<std::mutex> lock(mu_);
+  if (started_ || stopping_) return;
+  started_ = true;
+  thread_ = std::thread([this] { TimerLoop(); });
+}
+
+void Reaper::Stop() {
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    stopping_ = true;
+    cv_.notify_all();
+  }
+  if (thread_.joinable()) thread_.join();
+}
+
+ReaperCycleStats Reaper::RunOnce(TimePoint now) {
+  ReaperCycleStats stats;
+  std::string error;
+  const int batch = std::max(1, options_.batch);
+  while (true) {
+    auto r = store_.LeasesReapExpired({.now = now, .limit = batch});
+    if (!r.ok()) {
+      stats.error = true;
+      error = r.status().ToString();
+      break;
+    }
+    stats.expired += r->expired;
+    stats.cancelled += r->cancelled;
+    stats.timed_out += r->timed_out;
+    if (!r->job_ids.empty() && options_.on_reaped) options_.on_reaped(*r);
+    if (static_cast<int>(r->job_ids.size()) < batch) break;
+  }
+
+  std::lock_guard<std::mutex> lock(mu_);
+  ++counters_.cycles;
+  counters_.expired += static_cast<uint64_t>(stats.expired);
+  counters_.cancelled += static_cast<uint64_t>(stats.cancelled);
+  counters_.timed_out += static_cast<uint64_t>(stats.timed_out);
+  if (stats.error) {
+    ++counters_.errors;
+    last_error_ = error;
+  }
+  LoopSnapshot s;
+  s.name = options_.name;
+  s.cycle = counters_.cycles;
+  s.last_updated = now;
+  s.status = stats.error ? kLoopError : kLoopOk;
+  s.last_error = last_error_;
+  s.interval = options_.interval;
+  s.counts = {
+      {"expired", static_cast<int64_t>(counters_.expired)},
+      {"cancelled", static_cast<int64_t>(counters_.cancelled)},
+      {"timed_out", static_cast<int64_t>(counters_.timed_out)},
+      {"errors", static_cast<int64_t>(counters_.errors)},
+  };
+  cell_->Publish(std::move(s));
+  cv_.notify_all();
+  return stats;
+}
+
+void Reaper::TimerLoop() {
+  std::unique_lock<std::mutex> lock(mu_);
+  while (!stopping_) {
+    // The next cycle is due one interval after this one began (fixed rate).
+    const TimePoint started = clock_.Now();
+    lock.unlock();
+    RunOnce(started);
+    lock.lock();
+    clock_.WaitUntil(cv_, lock, started + options_.interval, [this] { return stopping_; });
+  }
+  LoopSnapshot s;
+  if (auto last = cell_->Load()) s = *last;
+  s.status = kLoopStopped;
+  s.last_updated = clock_.Now();
+  cell_->Publish(std::move(s));
+}
+
+ReaperCounters Reaper::counters() const {
+  std::lock_guard<std::mutex> lock(mu_);
+  return counters_;
+}
+
+bool Reaper::WaitFor(const std::function<bool(const ReaperCounters&)>& pred,
+                     std::chrono::milliseconds timeout) {
+  std::unique_lock<std::mutex> lock(mu_);
+  return cv_.wait_for(lock, timeout, [&] { return pred(counters_); });
+}
+
+}  // namespace jobtape::engine
