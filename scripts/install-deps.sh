@@ -22,8 +22,9 @@ PACKAGES=(
   libgtest-dev libgmock-dev googletest libbenchmark-dev
   # the PostgreSQL server the contract suite runs against
   postgresql-15 postgresql-client-15
-  # tools used by tests and the quick start
-  curl procps
+  # tools used by tests and the quick start; python3-yaml turns
+  # docs/openapi.yaml into the server's /openapi.json at build time
+  curl procps python3-yaml
 )
 
 missing=()

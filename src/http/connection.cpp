@@ -5,6 +5,7 @@
 
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/buffer.hpp>
+#include <boost/asio/steady_timer.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/asio/write.hpp>
 #include <boost/beast/core/flat_buffer.hpp>
@@ -13,6 +14,7 @@
 #include <boost/beast/http/read.hpp>
 #include <boost/beast/http/string_body.hpp>
 #include <boost/beast/http/write.hpp>
+#include <boost/beast/websocket/rfc6455.hpp>
 
 #include "http/errors.hpp"
 
@@ -95,6 +97,28 @@ class Connection::StreamWriter final : public BodyWriter {
   Connection& c_;
 };
 
+class Connection::Link final : public ClientLink {
+ public:
+  explicit Link(Connection& c) : c_(c) {}
+  asio::awaitable<void> WaitForDisconnect() override {
+    // Read what the client sends (keeping it for the next request) until it
+    // closes; past a request's worth of pipelined bytes, stop reading and
+    // just wait to be cancelled.
+    while (c_.buffer_.size() < c_.state_.options.limits.max_header_bytes) {
+      auto [ec, n] =
+          co_await c_.stream_.socket().async_read_some(c_.buffer_.prepare(kReadChunk), kTuple);
+      if (ec) co_return;  // closed, reset or cancelled
+      c_.buffer_.commit(n);
+    }
+    asio::steady_timer forever(c_.stream_.get_executor(),
+                               std::chrono::steady_clock::time_point::max());
+    co_await forever.async_wait(kTuple);
+  }
+
+ private:
+  Connection& c_;
+};
+
 Connection::Connection(asio::ip::tcp::socket socket, ServerState& state, uint64_t id)
     : state_(state), id_(id), stream_(std::move(socket)) {
   error_code ec;
@@ -132,7 +156,7 @@ void Connection::Cancel() {
 
 asio::awaitable<void> Connection::Serve() {
   const HttpServerOptions& opt = state_.options;
-  beast::flat_buffer buffer;
+  beast::flat_buffer& buffer = buffer_;
   bool first = true;
   while (true) {
     // Wait for the first byte of the next request: the idle phase, which
@@ -194,9 +218,16 @@ asio::awaitable<void> Connection::Serve() {
     if (!target_ok.ok()) {
       response = ErrorResponse(target_ok, Phase::kDecode, request.request_id);
     } else {
+      Link link(*this);
+      request.client = &link;
       response = co_await Invoke(request);
+      request.client = nullptr;
     }
 
+    if (response.websocket) {
+      co_await UpgradeToWebSocket(response, message, request.request_id);
+      co_return;
+    }
     if (response.stream) {
       co_await StreamResponse(response, request.request_id, version);
       co_return;
@@ -293,6 +324,31 @@ asio::awaitable<void> Connection::StreamResponse(Response& response, const std::
   StreamWriter writer(*this);
   try {
     co_await response.stream(writer);
+  } catch (const boost::system::system_error& e) {
+    if (e.code() != asio::error::operation_aborted) {
+      state_.ReportInternalError(request_id, e.what());
+    }
+  } catch (const std::exception& e) {
+    state_.ReportInternalError(request_id, e.what());
+  }
+  streaming_ = false;
+  CloseSocket();
+}
+
+asio::awaitable<void> Connection::UpgradeToWebSocket(Response& response,
+                                                     const bhttp::request<bhttp::string_body>& req,
+                                                     const std::string& request_id) {
+  if (!beast::websocket::is_upgrade(req)) {
+    Response refusal =
+        ErrorResponse(Status::InvalidArgument("this route needs a WebSocket upgrade request "
+                                              "(Connection: Upgrade, Upgrade: websocket)"),
+                      Phase::kDecode, request_id);
+    co_await WriteResponse(refusal, request_id, req.version(), /*keep_alive=*/false);
+    co_return;
+  }
+  streaming_ = true;
+  try {
+    co_await RunWebSocket(stream_, req, response.websocket, state_, request_id);
   } catch (const boost::system::system_error& e) {
     if (e.code() != asio::error::operation_aborted) {
       state_.ReportInternalError(request_id, e.what());

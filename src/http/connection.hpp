@@ -18,7 +18,10 @@
 #include <boost/asio/awaitable.hpp>
 #include <boost/asio/cancellation_signal.hpp>
 #include <boost/asio/ip/tcp.hpp>
+#include <boost/beast/core/flat_buffer.hpp>
 #include <boost/beast/core/tcp_stream.hpp>
+#include <boost/beast/http/message.hpp>
+#include <boost/beast/http/string_body.hpp>
 
 #include "http/request.hpp"
 #include "http/server.hpp"
@@ -69,6 +72,7 @@ class Connection : public std::enable_shared_from_this<Connection> {
 
  private:
   class StreamWriter;
+  class Link;
 
   boost::asio::awaitable<void> Serve();
   boost::asio::awaitable<Response> Invoke(Request& request);
@@ -78,16 +82,27 @@ class Connection : public std::enable_shared_from_this<Connection> {
                                              unsigned version, bool keep_alive);
   boost::asio::awaitable<void> StreamResponse(Response& response, const std::string& request_id,
                                               unsigned version);
+  boost::asio::awaitable<void> UpgradeToWebSocket(
+      Response& response, const boost::beast::http::request<boost::beast::http::string_body>& req,
+      const std::string& request_id);
   void CloseSocket();
 
   ServerState& state_;
   const uint64_t id_;
   boost::beast::tcp_stream stream_;
+  boost::beast::flat_buffer buffer_;  // bytes read but not yet parsed
   std::string remote_address_;
   boost::asio::cancellation_signal cancel_;
   bool idle_ = false;       // waiting for the first byte of a request
   bool streaming_ = false;  // writing a streamed body
 };
+
+// Runs `session` on an accepted WebSocket upgrade of `stream` (websocket.cpp).
+// Returns when the session has returned and the WebSocket is closed.
+boost::asio::awaitable<void> RunWebSocket(
+    boost::beast::tcp_stream& stream,
+    const boost::beast::http::request<boost::beast::http::string_body>& upgrade,
+    const WebSocketSession& session, ServerState& state, const std::string& request_id);
 
 // Answers 503 to a connection over the cap, then closes it.
 boost::asio::awaitable<void> RejectConnection(boost::asio::ip::tcp::socket socket,

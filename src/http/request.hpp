@@ -31,6 +31,18 @@ Method ParseMethod(std::string_view name);
 
 using HeaderList = std::vector<std::pair<std::string, std::string>>;
 
+// The client side of a request's connection, for handlers that wait a long
+// time (long-poll claims) and must notice when their client goes away.
+class ClientLink {
+ public:
+  virtual ~ClientLink() = default;
+  // Completes when the client closes or resets the connection. Bytes it sends
+  // meanwhile (a pipelined request) are kept for the next request. Never
+  // completes while the client stays connected: race it against the real work
+  // (asio's awaitable operator ||), which cancels it.
+  virtual boost::asio::awaitable<void> WaitForDisconnect() = 0;
+};
+
 struct Request {
   Method method = Method::kGet;
   std::string target;                                       // as received: "/v1/jobs?limit=5"
@@ -43,6 +55,11 @@ struct Request {
   std::string request_id;  // set by the server; echoed as X-Request-Id
   std::string remote_address;
   std::optional<Principal> principal;  // set by the router after authentication
+  // The pattern of the route that matched ("/v1/jobs/{id}"), set by the
+  // router (it points into the router's table, which outlives requests);
+  // empty when no route matched. A low-cardinality label for metrics.
+  std::string_view route;
+  ClientLink* client = nullptr;  // set by the server while the handler runs
 
   // First header named `name` (case-insensitive), or nullopt.
   std::optional<std::string_view> Header(std::string_view name) const;
@@ -72,12 +89,36 @@ class BodyWriter {
 // the connection.
 using BodyStreamer = std::function<boost::asio::awaitable<void>(BodyWriter&)>;
 
+// Sends WebSocket messages once a connection has been upgraded.
+class MessageWriter {
+ public:
+  virtual ~MessageWriter() = default;
+  // Sends one text message. Returns false once the client is gone, has
+  // closed, or the write failed; the session should then return.
+  virtual boost::asio::awaitable<bool> Send(std::string_view text) = 0;
+  // True once the client has closed the connection or stopped answering pings.
+  virtual bool closed() const = 0;
+  // True once the server is shutting down: the session should finish soon.
+  virtual bool stopping() const = 0;
+  // The close code (RFC 6455 §7.4) and reason sent when the session returns;
+  // default 1000 (normal closure).
+  virtual void SetCloseCode(uint16_t code, std::string reason) = 0;
+};
+
+// Runs an upgraded WebSocket connection until it returns; then the server
+// closes the WebSocket and the connection. Incoming messages are discarded
+// (pings are answered).
+using WebSocketSession = std::function<boost::asio::awaitable<void>(MessageWriter&)>;
+
 struct Response {
   int status = 200;
   std::string content_type = "application/json";
   HeaderList headers;  // extra headers; Content-Length and Connection are set by the server
   std::string body;
   BodyStreamer stream;  // set: `body` is ignored and the body is streamed until it returns
+  // Set: the request is a WebSocket upgrade the server accepts (status,
+  // headers and body are ignored) and then runs this session.
+  WebSocketSession websocket;
 
   void SetHeader(std::string name, std::string value);
   std::optional<std::string_view> Header(std::string_view name) const;

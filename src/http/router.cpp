@@ -125,6 +125,7 @@ boost::asio::awaitable<Response> Router::Dispatch(Request& request) const {
     co_return MethodNotAllowedResponse(request, std::move(allow));
   }
 
+  request.route = best->pattern;
   if (best->permission != Permission::kPublic) {
     Result<Principal> principal = auth_.Authenticate(request.Header("authorization"));
     if (!principal.ok()) co_return ErrorResponse(principal.status(), request);

@@ -13,7 +13,10 @@
 //   - max_connections: beyond it a new connection is answered 503 JSON and
 //     closed (or just closed, while many such answers are in flight).
 // A handler that throws gets a JSON 500 carrying the request id; the exception
-// is reported through on_internal_error.
+// is reported through on_internal_error. A handler may answer with a streamed
+// body (Response::stream, e.g. SSE) or accept a WebSocket upgrade
+// (Response::websocket, websocket.cpp); either ends the connection when done.
+// While a handler runs, Request::client lets it notice the client leaving.
 //
 // Stop() is graceful: it stops accepting, closes idle keep-alive connections,
 // lets requests in flight finish (their responses say Connection: close), and
