@@ -1,0 +1,20 @@
+// RegisterClientCommands: the client half of the jobtape command (the server
+// half, `serve`, lives in serve.cpp).
+#include "cli/client_commands.hpp"
+
+#include "cli/client_common.hpp"
+
+namespace jobtape::cli {
+
+void RegisterClientCommands(CLI::App& app) {
+  AddSubmitCommand(app);
+  AddWatchCommand(app);
+  AddListCommand(app);
+  AddShowCommand(app);
+  AddCancelCommand(app);
+  AddRetryCommand(app);
+  AddQueuesCommand(app);
+  AddHealthCommand(app);
+}
+
+}  // namespace jobtape::cli

@@ -1,0 +1,122 @@
+// The client's view of the v1 API documents (docs/openapi.yaml): what it
+// sends (SubmitSpec, ListFilter, ClaimRequest) and what it gets back. Jobs,
+// events and leases arrive as core's Job, Event and Lease; payload, result,
+// error and event data stay JSON texts.
+//
+// Thread-safety: plain value types.
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "core/clock.hpp"
+#include "core/event.hpp"
+#include "core/job.hpp"
+#include "core/job_state.hpp"
+
+namespace jobtape::client {
+
+// A job to submit; every unset field takes the server's default.
+struct SubmitSpec {
+  std::string kind;
+  std::optional<std::string> queue;
+  std::optional<std::string> payload;  // a JSON text, sent byte for byte
+  std::optional<int> priority;
+  std::optional<std::chrono::milliseconds> delay;  // delay_ms
+  std::optional<TimePoint> run_at;                 // not together with delay
+  std::optional<int> max_attempts;
+  std::optional<Backoff> backoff;
+  std::optional<std::chrono::milliseconds> timeout;  // timeout_ms
+  std::optional<std::string> concurrency_key;
+  std::optional<int> concurrency_limit;
+  std::optional<std::string> idempotency_key;
+  std::optional<std::string> batch_id;
+  std::vector<std::string> tags;
+};
+
+// One job of a POST /v1/jobs answer.
+struct Submitted {
+  JobId id = 0;
+  JobState state = JobState::kQueued;
+  bool duplicate = false;  // an idempotency key matched: this is the original job
+};
+
+struct ListFilter {
+  std::optional<std::string> queue;
+  std::optional<JobState> state;
+  std::optional<std::string> kind;
+  std::optional<int> limit;
+  std::optional<JobId> cursor;  // from JobPage::next_cursor
+};
+
+struct JobPage {
+  std::vector<Job> jobs;
+  std::optional<JobId> next_cursor;  // absent on the last page
+};
+
+struct TapePage {
+  std::vector<Event> events;
+  std::optional<JobState> state;  // the job's state when read
+  Seq last_seq = 0;               // the job's newest seq when read
+};
+
+struct CancelReply {
+  JobState state = JobState::kCancelled;  // the job's state after the call
+  bool changed = true;                    // false: already terminal (a no-op)
+  bool cancel_requested = false;          // true: running, the attempt was asked to stop
+};
+
+struct QueueInfo {
+  std::string name;
+  bool paused = false;
+  std::optional<int> max_concurrent;  // absent = unlimited
+  int64_t counts[kJobStateCount] = {};
+};
+
+struct QueuePatch {
+  std::optional<std::optional<int>> max_concurrent;  // outer: change; inner nullopt: unlimited
+  std::optional<bool> paused;
+};
+
+struct HealthReport {
+  int http_status = 0;  // 200 healthy, 503 not
+  std::string status;   // "ok", "degraded", ... as the server says; "" if none
+};
+
+// ---- worker side (the lease protocol) ----
+
+struct ClaimRequest {
+  std::vector<std::string> queues;
+  int max = 1;
+  std::string worker_id;                          // empty: the server names the worker
+  std::optional<std::chrono::milliseconds> wait;  // long-poll for up to this long
+  std::optional<std::chrono::milliseconds> lease;
+};
+
+struct ClaimedJob {
+  Job job;
+  Lease lease;
+};
+
+struct HeartbeatReply {
+  std::optional<TimePoint> expires_at;
+  bool cancel_requested = false;  // stop working and report (complete/fail) soon
+};
+
+struct FinishReply {
+  JobState state = JobState::kSucceeded;  // kScheduled/kQueued when a retry follows
+  std::optional<TimePoint> retry_at;
+  Seq last_seq = 0;
+};
+
+// The terminal outcome a watch ends with.
+struct WatchResult {
+  JobState state = JobState::kSucceeded;  // from the final event
+  Seq last_seq = 0;
+  Event final_event;
+};
+
+}  // namespace jobtape::client

@@ -1,0 +1,141 @@
+#include "cli_process.hpp"
+
+#include <fcntl.h>
+#include <signal.h>
+#include <spawn.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cerrno>
+
+extern char** environ;
+
+namespace jobtape::integration {
+
+CliProcess::CliProcess(std::vector<std::string> args, std::map<std::string, std::string> env,
+                       std::string stdin_text) {
+  // A command that exits before reading its stdin must not kill the test
+  // with SIGPIPE; the writer then just stops.
+  ::signal(SIGPIPE, SIG_IGN);
+  args.insert(args.begin(), JOBTAPE_BINARY);
+  std::vector<std::string> envs;
+  for (char** e = environ; e && *e; ++e) {
+    if (std::string_view(*e).substr(0, 8) != "JOBTAPE_") envs.emplace_back(*e);
+  }
+  for (const auto& [k, v] : env)
+    envs.push_back(k + "=" + v);
+  std::vector<char*> argv, envp;
+  for (auto& a : args)
+    argv.push_back(a.data());
+  argv.push_back(nullptr);
+  for (auto& e : envs)
+    envp.push_back(e.data());
+  envp.push_back(nullptr);
+
+  int in[2], out[2], err[2];
+  if (::pipe2(in, O_CLOEXEC) != 0) return;
+  if (::pipe2(out, O_CLOEXEC) != 0) return;
+  if (::pipe2(err, O_CLOEXEC) != 0) return;
+  posix_spawn_file_actions_t actions;
+  posix_spawn_file_actions_init(&actions);
+  posix_spawn_file_actions_adddup2(&actions, in[0], STDIN_FILENO);
+  posix_spawn_file_actions_adddup2(&actions, out[1], STDOUT_FILENO);
+  posix_spawn_file_actions_adddup2(&actions, err[1], STDERR_FILENO);
+  int rc = ::posix_spawn(&pid_, argv[0], &actions, nullptr, argv.data(), envp.data());
+  posix_spawn_file_actions_destroy(&actions);
+  ::close(in[0]);
+  ::close(out[1]);
+  ::close(err[1]);
+  if (rc != 0) {
+    pid_ = -1;
+    ::close(in[1]);
+    ::close(out[0]);
+    ::close(err[0]);
+    return;
+  }
+  out_reader_ = std::thread([this, fd = out[0]] { Read(fd, out_); });
+  err_reader_ = std::thread([this, fd = err[0]] { Read(fd, err_); });
+  in_writer_ = std::thread([fd = in[1], text = std::move(stdin_text)] {
+    std::size_t done = 0;
+    while (done < text.size()) {
+      ssize_t n = ::write(fd, text.data() + done, text.size() - done);
+      if (n < 0 && errno == EINTR) continue;
+      if (n <= 0) break;
+      done += static_cast<std::size_t>(n);
+    }
+    ::close(fd);
+  });
+}
+
+CliProcess::~CliProcess() {
+  if (pid_ > 0 && !exit_code_) {
+    ::kill(pid_, SIGKILL);
+    int status = 0;
+    ::waitpid(pid_, &status, 0);
+  }
+  for (std::thread* t : {&out_reader_, &err_reader_, &in_writer_}) {
+    if (t->joinable()) t->join();
+  }
+}
+
+void CliProcess::Read(int fd, Stream& into) {
+  char buf[4096];
+  while (true) {
+    ssize_t n = ::read(fd, buf, sizeof buf);
+    if (n < 0 && errno == EINTR) continue;
+    std::lock_guard<std::mutex> lock(mu_);
+    if (n <= 0) {
+      into.eof = true;
+      cv_.notify_all();
+      break;
+    }
+    into.text.append(buf, static_cast<std::size_t>(n));
+    cv_.notify_all();
+  }
+  ::close(fd);
+}
+
+bool CliProcess::WaitForLine(std::string_view needle, std::chrono::milliseconds guard) {
+  std::unique_lock<std::mutex> lock(mu_);
+  bool found = false;
+  cv_.wait_for(lock, guard, [&] {
+    found = out_.text.find(needle) != std::string::npos;
+    return found || out_.eof;
+  });
+  return found;
+}
+
+std::optional<int> CliProcess::Wait(std::chrono::milliseconds guard) {
+  if (exit_code_ || pid_ <= 0) return exit_code_;
+  {
+    // Both pipes close when the process ends: wait for that, then reap.
+    std::unique_lock<std::mutex> lock(mu_);
+    if (!cv_.wait_for(lock, guard, [this] { return out_.eof && err_.eof; })) return std::nullopt;
+  }
+  int status = 0;
+  if (::waitpid(pid_, &status, 0) != pid_) return std::nullopt;
+  exit_code_ = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+  return exit_code_;
+}
+
+std::string CliProcess::Stdout() const {
+  std::lock_guard<std::mutex> lock(mu_);
+  return out_.text;
+}
+
+std::string CliProcess::Stderr() const {
+  std::lock_guard<std::mutex> lock(mu_);
+  return err_.text;
+}
+
+CliResult RunCli(std::vector<std::string> args, std::map<std::string, std::string> env,
+                 std::string stdin_text) {
+  CliProcess p(std::move(args), std::move(env), std::move(stdin_text));
+  CliResult r;
+  r.code = p.Wait().value_or(-1);
+  r.out = p.Stdout();
+  r.err = p.Stderr();
+  return r;
+}
+
+}  // namespace jobtape::integration

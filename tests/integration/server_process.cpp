@@ -1,0 +1,159 @@
+#include "server_process.hpp"
+
+#include <fcntl.h>
+#include <signal.h>
+#include <spawn.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cstdlib>
+#include <filesystem>
+#include <system_error>
+
+#include <gtest/gtest.h>
+
+extern char** environ;
+
+namespace jobtape::integration {
+
+TempDir::TempDir() {
+  const char* base = std::getenv("TMPDIR");
+  std::string templ = std::string(base && *base ? base : "/tmp") + "/jobtape-it-XXXXXX";
+  if (char* made = ::mkdtemp(templ.data())) path_ = made;
+}
+
+TempDir::~TempDir() {
+  std::error_code ignored;
+  if (!path_.empty()) std::filesystem::remove_all(path_, ignored);
+}
+
+ServerProcess::ServerProcess(const std::string& data_dir, std::vector<std::string> extra,
+                             std::map<std::string, std::string> env) {
+  std::vector<std::string> args = {JOBTAPE_BINARY, "serve",        "--data-dir",
+                                   data_dir,       "--log-format", "text"};
+  bool listen_given = false;
+  for (const std::string& a : extra)
+    listen_given = listen_given || a == "--listen";
+  if (!listen_given) args.insert(args.end(), {"--listen", "127.0.0.1:0"});
+  args.insert(args.end(), extra.begin(), extra.end());
+  std::vector<std::string> envs;
+  for (char** e = environ; e && *e; ++e) {
+    if (std::string_view(*e).substr(0, 8) != "JOBTAPE_") envs.emplace_back(*e);
+  }
+  for (const auto& [k, v] : env)
+    envs.push_back(k + "=" + v);
+
+  std::vector<char*> argv, envp;
+  for (auto& a : args)
+    argv.push_back(a.data());
+  argv.push_back(nullptr);
+  for (auto& e : envs)
+    envp.push_back(e.data());
+  envp.push_back(nullptr);
+
+  int fds[2];
+  if (::pipe2(fds, O_CLOEXEC) != 0) return;
+  posix_spawn_file_actions_t actions;
+  posix_spawn_file_actions_init(&actions);
+  posix_spawn_file_actions_adddup2(&actions, fds[1], STDOUT_FILENO);
+  posix_spawn_file_actions_adddup2(&actions, fds[1], STDERR_FILENO);
+  int rc = ::posix_spawn(&pid_, args[0].c_str(), &actions, nullptr, argv.data(), envp.data());
+  posix_spawn_file_actions_destroy(&actions);
+  ::close(fds[1]);
+  if (rc != 0) {
+    pid_ = -1;
+    ::close(fds[0]);
+    return;
+  }
+  reader_ = std::thread([this, fd = fds[0]] { ReadOutput(fd); });
+}
+
+ServerProcess::~ServerProcess() {
+  if (pid_ > 0 && !exit_code_) {
+    ::kill(pid_, SIGKILL);
+    int status = 0;
+    ::waitpid(pid_, &status, 0);
+  }
+  if (reader_.joinable()) reader_.join();
+  // Under ASan/TSan the server reports to its own output: make that a failure.
+  const std::string output = Output();
+  if (output.find("Sanitizer") != std::string::npos ||
+      output.find("runtime error:") != std::string::npos) {
+    ADD_FAILURE() << "the server reported a sanitizer error:\n" << output;
+  }
+}
+
+void ServerProcess::ReadOutput(int fd) {
+  char buf[4096];
+  while (true) {
+    ssize_t n = ::read(fd, buf, sizeof buf);
+    if (n < 0 && errno == EINTR) continue;
+    std::lock_guard<std::mutex> lock(mu_);
+    if (n <= 0) {
+      if (!partial_.empty()) lines_.push_back(std::move(partial_));
+      eof_ = true;
+      cv_.notify_all();
+      break;
+    }
+    partial_.append(buf, static_cast<std::size_t>(n));
+    std::size_t nl;
+    while ((nl = partial_.find('\n')) != std::string::npos) {
+      lines_.push_back(partial_.substr(0, nl));
+      partial_.erase(0, nl + 1);
+    }
+    cv_.notify_all();
+  }
+  ::close(fd);
+}
+
+bool ServerProcess::WaitForLine(std::string_view needle, std::chrono::milliseconds guard) {
+  std::unique_lock<std::mutex> lock(mu_);
+  std::size_t seen = 0;
+  return cv_.wait_for(lock, guard, [&] {
+    for (; seen < lines_.size(); ++seen) {
+      if (lines_[seen].find(needle) != std::string::npos) return true;
+    }
+    return eof_;
+  }) && seen < lines_.size();
+}
+
+bool ServerProcess::WaitForListening(std::chrono::milliseconds guard) {
+  constexpr std::string_view kNeedle = "listening on http://127.0.0.1:";
+  if (pid_ <= 0 || !WaitForLine(kNeedle, guard)) return false;
+  std::lock_guard<std::mutex> lock(mu_);
+  for (const std::string& line : lines_) {
+    std::size_t at = line.find(kNeedle);
+    if (at != std::string::npos) {
+      port_ = static_cast<uint16_t>(std::stoi(line.substr(at + kNeedle.size())));
+      return port_ != 0;
+    }
+  }
+  return false;
+}
+
+void ServerProcess::Signal(int sig) {
+  if (pid_ > 0 && !exit_code_) ::kill(pid_, sig);
+}
+
+std::optional<int> ServerProcess::WaitForExit(std::chrono::milliseconds guard) {
+  if (exit_code_ || pid_ <= 0) return exit_code_;
+  {
+    // The output pipe closes when the process ends: wait for that, then reap.
+    std::unique_lock<std::mutex> lock(mu_);
+    if (!cv_.wait_for(lock, guard, [this] { return eof_; })) return std::nullopt;
+  }
+  int status = 0;
+  if (::waitpid(pid_, &status, 0) != pid_) return std::nullopt;
+  exit_code_ = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+  return exit_code_;
+}
+
+std::string ServerProcess::Output() const {
+  std::lock_guard<std::mutex> lock(mu_);
+  std::string out;
+  for (const std::string& line : lines_)
+    out += line + "\n";
+  return out + partial_;
+}
+
+}  // namespace jobtape::integration

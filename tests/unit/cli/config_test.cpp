@@ -1,0 +1,102 @@
+// Server configuration: one option table behind the TOML file, the
+// environment and the flags; later sources win; bad values and unknown keys
+// are errors naming the key; ValidateConfig refuses unsafe combinations.
+#include "cli/config.hpp"
+
+#include <gtest/gtest.h>
+
+#include <cstdio>
+#include <fstream>
+#include <string>
+
+namespace jobtape::cli {
+namespace {
+
+std::string WriteFile(const std::string& text) {
+  std::string path = ::testing::TempDir() + "/jobtape-config-test.toml";
+  std::ofstream(path) << text;
+  return path;
+}
+
+TEST(ConfigTest, FileThenEnvironmentThenFlagsEachOverride) {
+  ServerConfig c;
+  ASSERT_TRUE(
+      LoadConfigFile(WriteFile("listen = \"127.0.0.1:9000\"\n"
+                               "data_dir = \"/from/file\"\n"
+                               "shutdown_timeout_ms = 1234\n"
+                               "[[tokens]]\nrole = \"admin\"\ntoken = \"0123456789abcdef\"\n"),
+                     c)
+          .ok());
+  EXPECT_EQ(c.listen, "127.0.0.1:9000");
+  EXPECT_EQ(c.shutdown_timeout.count(), 1234);
+  ASSERT_EQ(c.tokens.size(), 1u);
+  EXPECT_EQ(c.tokens[0].role, "admin");
+
+  ASSERT_TRUE(
+      LoadConfigEnv({{"JOBTAPE_DATA_DIR", "/from/env"},
+                     {"JOBTAPE_TOKENS", "worker:abcdefghijklmnop, reader:ABCDEFGHIJKLMNOP"}},
+                    c)
+          .ok());
+  EXPECT_EQ(c.data_dir, "/from/env");
+  EXPECT_EQ(c.listen, "127.0.0.1:9000");  // untouched by the environment
+  ASSERT_EQ(c.tokens.size(), 2u);         // the environment's list replaces the file's
+  EXPECT_EQ(c.tokens[1].role, "reader");
+
+  ASSERT_TRUE(SetConfigOption("listen", "127.0.0.1:0", c).ok());  // what a flag does
+  EXPECT_EQ(c.listen, "127.0.0.1:0");
+  EXPECT_TRUE(ValidateConfig(c).ok());
+}
+
+TEST(ConfigTest, ErrorsNameTheOption) {
+  ServerConfig c;
+  Status unknown = LoadConfigFile(WriteFile("lisen = \"x\"\n"), c);
+  EXPECT_EQ(unknown.field(), "lisen");
+  Status number = LoadConfigEnv({{"JOBTAPE_IO_THREADS", "two"}}, c);
+  EXPECT_EQ(number.field(), "io_threads");
+  Status syntax = LoadConfigFile(WriteFile("listen = \n"), c);
+  EXPECT_FALSE(syntax.ok());
+  EXPECT_EQ(SetConfigOption("nope", "1", c).code(), ErrorCode::kInvalidArgument);
+}
+
+TEST(ConfigTest, NonLoopbackNeedsAToken) {
+  ServerConfig c;
+  c.listen = "0.0.0.0:8080";
+  Status s = ValidateConfig(c);
+  EXPECT_FALSE(s.ok());
+  EXPECT_NE(s.message().find("refusing"), std::string::npos);
+  c.listen = "127.example.com:8080";  // looks like loopback, is a host name
+  EXPECT_FALSE(ValidateConfig(c).ok());
+  c.listen = "[::1]:8080";
+  EXPECT_TRUE(ValidateConfig(c).ok());
+  c.listen = "0.0.0.0:8080";
+  c.tokens.push_back({"admin", "0123456789abcdef", ""});
+  EXPECT_TRUE(ValidateConfig(c).ok());
+}
+
+TEST(ConfigTest, RangesAreChecked) {
+  ServerConfig c;
+  c.durability = "sometimes";
+  EXPECT_EQ(ValidateConfig(c).field(), "durability");
+  c = ServerConfig();
+  c.default_lease = std::chrono::milliseconds(10);
+  EXPECT_EQ(ValidateConfig(c).field(), "default_lease_ms");
+  c = ServerConfig();
+  c.tokens.push_back({"admin", "short", ""});
+  EXPECT_EQ(ValidateConfig(c).field(), "tokens");
+  c = ServerConfig();
+  c.log_format = "xml";
+  EXPECT_EQ(ValidateConfig(c).field(), "log_format");
+}
+
+TEST(ConfigTest, EveryOptionHasAnEnvNameAFlagAndHelp) {
+  for (const ConfigOption& o : ConfigOptions()) {
+    EXPECT_FALSE(o.help.empty()) << o.key;
+    EXPECT_EQ(EnvName(o.key).rfind("JOBTAPE_", 0), 0u);
+    EXPECT_EQ(FlagName(o.key).rfind("--", 0), 0u);
+  }
+  EXPECT_EQ(EnvName("data_dir"), "JOBTAPE_DATA_DIR");
+  EXPECT_EQ(FlagName("data_dir"), "--data-dir");
+}
+
+}  // namespace
+}  // namespace jobtape::cli
