@@ -9,7 +9,17 @@ int64_t Millis(Duration d) {
   return std::chrono::duration_cast<std::chrono::milliseconds>(d).count();
 }
 
-// "<name>":"<rfc3339>","<name>_ms":<epoch ms>, or both null.
+void WriteOptionalString(JsonWriter& w, std::string_view name, const std::string& value) {
+  w.Key(name);
+  if (value.empty()) {
+    w.Null();
+  } else {
+    w.String(value);
+  }
+}
+
+}  // namespace
+
 void WriteTime(JsonWriter& w, std::string_view name, std::optional<TimePoint> t) {
   std::string ms_key(name);
   ms_key += "_ms";
@@ -21,17 +31,6 @@ void WriteTime(JsonWriter& w, std::string_view name, std::optional<TimePoint> t)
     w.Key(ms_key).Null();
   }
 }
-
-void WriteOptionalString(JsonWriter& w, std::string_view name, const std::string& value) {
-  w.Key(name);
-  if (value.empty()) {
-    w.Null();
-  } else {
-    w.String(value);
-  }
-}
-
-}  // namespace
 
 void WriteJob(JsonWriter& w, const Job& job) {
   const JobSpec& s = job.spec;

@@ -10,6 +10,7 @@
 #pragma once
 
 #include <string>
+#include <string_view>
 
 #include "core/event.hpp"
 #include "core/job.hpp"
@@ -21,6 +22,9 @@ namespace jobtape::http {
 // {"id":1,"kind":"...","queue":"...","state":"queued","priority":0,"payload":{...},
 //  "attempt":0,"max_attempts":3,"backoff":{...},"timeout_ms":null,...,"tags":[],
 //  "created_at":"...","created_at_ms":...,...,"error":null,"result":null}
+// "<name>":"<rfc3339>","<name>_ms":<epoch ms>, or both null.
+void WriteTime(JsonWriter& w, std::string_view name, std::optional<TimePoint> t);
+
 void WriteJob(JsonWriter& w, const Job& job);
 // {"job_id":1,"seq":2,"type":"progress","at":"...","at_ms":...,"attempt":1,"data":{...}}
 void WriteEvent(JsonWriter& w, const Event& event);

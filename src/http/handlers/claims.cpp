@@ -101,7 +101,7 @@ void WriteClaimed(JsonWriter& w, const store::ClaimResult& r) {
     w.EndObject();
   }
   w.EndArray();
-  WriteTimeFields(w, "next_due", r.next_due);
+  WriteTime(w, "next_due", r.next_due);
   w.EndObject();
 }
 

@@ -70,16 +70,4 @@ Response DrainingResponse(const Request& request) {
   return ErrorResponse(Status::Unavailable("the server is shutting down"), request);
 }
 
-void WriteTimeFields(JsonWriter& w, std::string_view name, std::optional<TimePoint> t) {
-  std::string ms_key(name);
-  ms_key += "_ms";
-  if (t) {
-    w.Key(name).String(FormatTime(*t));
-    w.Key(ms_key).Int(ToMillis(*t));
-  } else {
-    w.Key(name).Null();
-    w.Key(ms_key).Null();
-  }
-}
-
 }  // namespace jobtape::http

@@ -44,7 +44,4 @@ Response JsonReply(int status, JsonWriter& writer);
 // 503 "the server is shutting down" (with Retry-After).
 Response DrainingResponse(const Request& request);
 
-// Writes "<name>":"<rfc3339>","<name>_ms":<ms> (both null when absent).
-void WriteTimeFields(JsonWriter& w, std::string_view name, std::optional<TimePoint> t);
-
 }  // namespace jobtape::http

@@ -11,6 +11,7 @@
 #include "engine/snapshot.hpp"
 #include "http/handlers/handler_util.hpp"
 #include "http/handlers/routes.hpp"
+#include "http/job_encode.hpp"
 #include "http/store_await.hpp"
 
 namespace jobtape::http {
@@ -66,7 +67,7 @@ awaitable<Response> Health(ServerContext& ctx, Request& /*req*/) {
     w.Key("cycle").Uint(snap->cycle);
     w.Key("status").String(stalled ? "stalled" : snap->status);
     w.Key("stalled").Bool(stalled);
-    WriteTimeFields(w, "last_updated", snap->last_updated);
+    WriteTime(w, "last_updated", snap->last_updated);
     w.Key("age_ms").Int(Millis(now - view.last_updated));
     w.Key("interval_ms").Int(Millis(snap->interval));
     w.Key("last_error");
@@ -97,7 +98,7 @@ awaitable<Response> Health(ServerContext& ctx, Request& /*req*/) {
   w.Key("open_streams").Int(ctx.streams.open());
   const bool draining = ctx.draining.load();
   w.Key("status").String(draining ? "stopping" : healthy ? "ok" : "degraded");
-  WriteTimeFields(w, "time", now);
+  WriteTime(w, "time", now);
   w.EndObject();
   co_return JsonReply(healthy && !draining ? 200 : 503, w);
 }

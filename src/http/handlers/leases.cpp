@@ -17,6 +17,7 @@
 #include "http/handlers/handler_util.hpp"
 #include "http/handlers/metrics.hpp"
 #include "http/handlers/routes.hpp"
+#include "http/job_encode.hpp"
 #include "http/json_fields.hpp"
 #include "http/json_raw.hpp"
 #include "http/store_await.hpp"
@@ -56,7 +57,7 @@ Response StoreError(ServerContext& ctx, const Status& s, const Request& req) {
 
 void WriteFinish(JsonWriter& w, const store::FinishResult& r) {
   w.Key("state").String(JobStateName(r.state));
-  WriteTimeFields(w, "retry_at", r.retry_at);
+  WriteTime(w, "retry_at", r.retry_at);
   w.Key("last_seq").Int(r.last_seq);
 }
 
@@ -77,7 +78,7 @@ awaitable<Response> Heartbeat(ServerContext& ctx, Request& req) {
   if (!r.ok()) co_return StoreError(ctx, r.status(), req);
   JsonWriter w;
   w.BeginObject();
-  WriteTimeFields(w, "expires_at", r->expires_at);
+  WriteTime(w, "expires_at", r->expires_at);
   w.Key("cancel_requested").Bool(r->cancel_requested);
   w.EndObject();
   co_return JsonReply(200, w);
