@@ -67,7 +67,11 @@ awaitable<Response> Health(ServerContext& ctx, Request& /*req*/) {
     w.Key("cycle").Uint(snap->cycle);
     w.Key("status").String(stalled ? "stalled" : snap->status);
     w.Key("stalled").Bool(stalled);
-    WriteTime(w, "last_updated", snap->last_updated);
+    // Never published: no time to show (rather than the epoch).
+    WriteTime(w, "last_updated",
+              snap->cycle == 0 && snap->status == engine::kLoopStarting
+                  ? std::nullopt
+                  : std::optional<TimePoint>(snap->last_updated));
     w.Key("age_ms").Int(Millis(now - view.last_updated));
     w.Key("interval_ms").Int(Millis(snap->interval));
     w.Key("last_error");
