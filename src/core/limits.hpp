@@ -28,6 +28,9 @@ inline constexpr std::size_t kDefaultMaxBatch = 1000;
 inline constexpr std::size_t kDefaultMaxEventsPerAppend = 1000;
 inline constexpr std::size_t kDefaultMaxClaim = 1000;
 inline constexpr std::size_t kMaxTags = 32;
+// Queues one claim may name: each costs the claim transaction a few statements
+// on the single writer, so a claim naming thousands would stall every write.
+inline constexpr std::size_t kMaxClaimQueues = 32;
 inline constexpr std::size_t kMaxKeyLength = 256;  // idempotency and concurrency keys
 inline constexpr int kMinPriority = -100;
 inline constexpr int kMaxPriority = 100;
@@ -42,6 +45,8 @@ inline constexpr Duration kMaxLeaseTtl = std::chrono::hours(1);
 inline constexpr Duration kMaxScheduleAhead = std::chrono::hours(24 * 3660);
 inline constexpr Duration kMaxTimeout = std::chrono::hours(24 * 7);
 inline constexpr Duration kMaxBackoff = std::chrono::hours(24 * 7);
+// A cancelled attempt's grace before the reaper ends it regardless.
+inline constexpr Duration kMaxCancelGrace = std::chrono::hours(1);
 
 struct Limits {
   std::size_t max_payload_bytes = kDefaultMaxPayloadBytes;

@@ -45,10 +45,17 @@ Status ValidateEnqueue(const EnqueueParams& p, const Limits& limits) {
 
 Status ValidateClaim(const ClaimParams& p, const Limits& limits) {
   if (p.queues.empty()) return Status::InvalidArgument("at least one queue", "queues");
+  if (p.queues.size() > kMaxClaimQueues) {
+    return Status::InvalidArgument("at most " + std::to_string(kMaxClaimQueues) + " queues",
+                                   "queues");
+  }
   for (std::size_t i = 0; i < p.queues.size(); ++i) {
+    std::string field = "queues[" + std::to_string(i) + "]";
     if (!IsValidName(p.queues[i])) {
-      return Status::InvalidArgument("must match [A-Za-z0-9_.:-]{1,128}",
-                                     "queues[" + std::to_string(i) + "]");
+      return Status::InvalidArgument("must match [A-Za-z0-9_.:-]{1,128}", field);
+    }
+    for (std::size_t j = 0; j < i; ++j) {
+      if (p.queues[j] == p.queues[i]) return Status::InvalidArgument("named twice", field);
     }
   }
   if (p.max < 1 || static_cast<std::size_t>(p.max) > limits.max_claim) {
@@ -92,6 +99,16 @@ Status ValidateFinish(const FinishParams& p, const Limits& limits) {
   }
   if (o.retry_delay && (*o.retry_delay < Duration::zero() || *o.retry_delay > kMaxBackoff)) {
     return Status::InvalidArgument("must be between 0 and 7 days", "retry_delay_ms");
+  }
+  return Status::Ok();
+}
+
+Status ValidateCancel(const CancelParams& p) {
+  if (p.grace < Duration::zero() || p.grace > kMaxCancelGrace) {
+    return Status::InvalidArgument("must be between 0 and 1 hour", "grace_ms");
+  }
+  if (p.reason.size() > kMaxKeyLength) {
+    return Status::InvalidArgument("longer than 256 bytes", "reason");
   }
   return Status::Ok();
 }

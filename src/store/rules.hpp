@@ -23,6 +23,7 @@ Status ValidateEnqueue(const EnqueueParams& p, const Limits& limits);
 Status ValidateClaim(const ClaimParams& p, const Limits& limits);
 Status ValidateAppend(const AppendParams& p, const Limits& limits);
 Status ValidateFinish(const FinishParams& p, const Limits& limits);
+Status ValidateCancel(const CancelParams& p);
 Status ValidateList(const ListParams& p);
 Status ValidateTapeRead(const TapeReadParams& p);
 Status ValidateQueueUpdate(const QueueUpdateParams& p);

@@ -193,8 +193,25 @@ TEST_P(StoreContract, InvalidClaimTakesNothing) {
     EXPECT_CODE(store().JobsClaim(p), ErrorCode::kInvalidArgument) << "ttl " << ttl.count();
   }
   EXPECT_CODE(store().JobsClaim(ClaimAt({"bad queue!"}, 1)), ErrorCode::kInvalidArgument);
+  EXPECT_CODE(store().JobsClaim(ClaimAt({"default", "other", "default"}, 1)),
+              ErrorCode::kInvalidArgument);
+  std::vector<std::string> many;
+  for (std::size_t i = 0; i <= kMaxClaimQueues; ++i)
+    many.push_back("q" + std::to_string(i));
+  many.back() = "default";
+  EXPECT_CODE(store().JobsClaim(ClaimAt(many, 1)), ErrorCode::kInvalidArgument);
   EXPECT_EQ(DescribeAll(), before);
   EXPECT_EQ(Get(id).state, JobState::kQueued);
+}
+
+TEST_P(StoreContract, CancelGraceOutOfRangeChangesNothing) {
+  JobId id = Enqueue();
+  std::string before = DescribeAll();
+  for (Duration grace : {-kTick, kMaxCancelGrace + kTick}) {
+    CancelParams p{.now = now_, .id = id, .grace = grace};
+    EXPECT_CODE(store().JobCancel(p), ErrorCode::kInvalidArgument) << grace.count();
+  }
+  EXPECT_EQ(DescribeAll(), before);
 }
 
 TEST_P(StoreContract, HeartbeatWithBadTtlChangesNothing) {

@@ -1,5 +1,6 @@
 #include "http/handlers/metrics.hpp"
 
+#include <atomic>
 #include <mutex>
 #include <unordered_map>
 
@@ -36,6 +37,21 @@ struct SeriesKeyHash {
     return h * 31 + static_cast<std::size_t>(k.status);
   }
 };
+
+// The series of `family` with the labels `make()` returns, looked up once and
+// then kept in `slot`: Family::Add builds a label map and takes the family's
+// lock, too much for every request. (Add returns the same series every time,
+// so a race between two first callers is harmless.)
+template <typename MakeLabels>
+prom::Counter& CachedSeries(std::atomic<prom::Counter*>& slot, prom::Family<prom::Counter>& family,
+                            MakeLabels make) {
+  prom::Counter* c = slot.load(std::memory_order_acquire);
+  if (c == nullptr) {
+    c = &family.Add(make());
+    slot.store(c, std::memory_order_release);
+  }
+  return *c;
+}
 
 // Turns a total kept elsewhere into a Prometheus counter: adds what is new.
 void Advance(prom::Counter& counter, uint64_t& last, uint64_t now) {
@@ -126,6 +142,9 @@ struct Metrics::Impl {
   prom::Family<prom::Counter>& submitted;
   prom::Counter& claimed;
   prom::Family<prom::Counter>& finished;
+  std::atomic<prom::Counter*> submitted_created{nullptr};
+  std::atomic<prom::Counter*> submitted_duplicate{nullptr};
+  std::atomic<prom::Counter*> finished_by_state[256] = {};  // by JobState, retrying included
   prom::Counter& stale;
   prom::Family<prom::Counter>& reaped;
   prom::Family<prom::Gauge>& jobs;
@@ -181,10 +200,14 @@ void Metrics::ObserveRequest(Method method, std::string_view route, int status, 
 
 void Metrics::JobsSubmitted(uint64_t created, uint64_t duplicates) {
   if (created > 0) {
-    impl_->submitted.Add({{"result", "created"}}).Increment(static_cast<double>(created));
+    CachedSeries(impl_->submitted_created, impl_->submitted, [] {
+      return prom::Labels{{"result", "created"}};
+    }).Increment(static_cast<double>(created));
   }
   if (duplicates > 0) {
-    impl_->submitted.Add({{"result", "duplicate"}}).Increment(static_cast<double>(duplicates));
+    CachedSeries(impl_->submitted_duplicate, impl_->submitted, [] {
+      return prom::Labels{{"result", "duplicate"}};
+    }).Increment(static_cast<double>(duplicates));
   }
 }
 
@@ -193,8 +216,10 @@ void Metrics::JobsClaimed(uint64_t jobs) {
 }
 
 void Metrics::AttemptFinished(JobState state) {
-  std::string label = IsTerminal(state) ? std::string(JobStateName(state)) : "retrying";
-  impl_->finished.Add({{"state", label}}).Increment();
+  CachedSeries(impl_->finished_by_state[static_cast<uint8_t>(state)], impl_->finished, [state] {
+    return prom::Labels{
+        {"state", IsTerminal(state) ? std::string(JobStateName(state)) : "retrying"}};
+  }).Increment();
 }
 
 void Metrics::StaleLease() {

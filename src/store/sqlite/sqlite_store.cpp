@@ -82,8 +82,7 @@ class SqliteStore final : public Store {
         });
   }
   void JobCancelAsync(CancelParams p, Done<CancelResult> done) override {
-    Status v = p.grace < Duration::zero() ? Status::InvalidArgument("must be >= 0", "grace_ms")
-                                          : Status::Ok();
+    Status v = ValidateCancel(p);
     Write<CancelResult>(std::move(v), std::move(done),
                         [p = std::move(p)](WriteCtx& c) { return OpCancel(c, p); });
   }
