@@ -17,7 +17,7 @@ PACKAGES=(
   libssl-dev
   # libraries
   prometheus-cpp-dev libcli11-dev libspdlog-dev libfmt-dev libtomlplusplus-dev
-  libhowardhinnant-date-dev
+  libhowardhinnant-date-dev tzdata
   # tests and benchmarks
   libgtest-dev libgmock-dev googletest libbenchmark-dev
   # the PostgreSQL server the contract suite runs against
