@@ -6,6 +6,7 @@
 #include <charconv>
 #include <functional>
 
+#include "cli/node_id.hpp"
 #include "http/auth.hpp"
 
 extern char** environ;
@@ -128,6 +129,16 @@ const std::vector<Option>& Options() {
         "On SIGTERM/SIGINT, time requests in flight get to finish. "
         "Default 10000"},
        Millis(&ServerConfig::shutdown_timeout)},
+      {{"kinds_dir",
+        "Directory of job kind files (*.toml) the built-in executor runs; rescanned "
+        "when it changes. Empty: no built-in executor. Default empty"},
+       Text(&ServerConfig::kinds_dir)},
+      {{"executor_slots", "Jobs the built-in executor runs at once, over all kinds. Default 8"},
+       Number(&ServerConfig::executor_slots)},
+      {{"node_id",
+        "This node's id, stamped on the attempts its executor runs so a restart can "
+        "recover them. Default: read from (or created in) <data_dir>/node_id"},
+       Text(&ServerConfig::node_id)},
       {{"log_level", "trace, debug, info, warn, error or off. Default info"},
        Text(&ServerConfig::log_level)},
       {{"log_format", "text, json, or auto (json unless stdout is a terminal). Default auto"},
@@ -283,6 +294,10 @@ Status ValidateConfig(const ServerConfig& c) {
   if (c.max_claim_wait > std::chrono::minutes(10)) {
     return Invalid("max_claim_wait_ms", "must be at most 600000");
   }
+  if (c.executor_slots < 1 || c.executor_slots > 4096) {
+    return Invalid("executor_slots", "must be 1..4096");
+  }
+  if (!c.node_id.empty()) JT_RETURN_IF_ERROR(ValidateNodeId(c.node_id));
   for (std::size_t i = 0; i < c.tokens.size(); ++i) {
     const TokenConfig& t = c.tokens[i];
     if (!http::ParseRole(t.role)) {

@@ -50,6 +50,12 @@ struct ServerConfig {
   std::chrono::milliseconds cancel_grace{10'000};
   std::chrono::milliseconds shutdown_timeout{10'000};
 
+  // The built-in executor: runs the kinds defined in kinds_dir (empty: off).
+  std::string kinds_dir;
+  int executor_slots = 8;
+  // This node's identity (empty: <data_dir>/node_id, created at first start).
+  std::string node_id;
+
   std::string log_level = "info";   // trace | debug | info | warn | error | off
   std::string log_format = "auto";  // auto | text | json
 

@@ -17,6 +17,8 @@
 
 #include <spdlog/spdlog.h>
 
+#include "cli/builtin_executor.hpp"
+#include "cli/node_id.hpp"
 #include "cli/serve.hpp"
 #include "cli/signal_watcher.hpp"
 #include "engine/dispatcher.hpp"
@@ -120,11 +122,41 @@ int RunServer(const ServerConfig& config) {
   std::unique_ptr<store::Store> store = std::move(opened).value();
 
   Clock& clock = SystemClock::Instance();
+  auto node_id = config.node_id.empty() ? LoadOrCreateNodeId(config.data_dir)
+                                        : Result<std::string>(config.node_id);
+  if (!node_id.ok()) {
+    spdlog::error("cannot determine the node id: {}", node_id.status().message());
+    return 1;
+  }
   engine::SnapshotRegistry snapshots;
   engine::Dispatcher dispatcher(*store, clock, {.registry = &snapshots});
   engine::StreamHub hub(*store);
   store->AddObserver(&dispatcher);
   store->AddObserver(&hub);
+  std::unique_ptr<BuiltinExecutor> executor;
+  if (!config.kinds_dir.empty()) {
+    auto built = BuiltinExecutor::Create(config, *node_id, *store, dispatcher, clock, snapshots);
+    if (!built.ok()) {
+      spdlog::error("cannot start the built-in executor: {}", built.status().ToString());
+      return 1;
+    }
+    executor = std::move(built).value();
+  }
+  // What a crash of this node left running on its own executor has no process
+  // any more: those attempts end as `interrupted` and are retried (R8).
+  // Expired leases of remote workers are the reaper's (its first cycle runs
+  // at start).
+  auto recovered = store->AttemptsRecover({clock.Now(), *node_id});
+  if (!recovered.ok()) {
+    spdlog::error("recovering this node's attempts failed: {}", recovered.status().ToString());
+    if (executor) executor->Stop(Duration{0});
+    store.reset();  // before the observers it points to
+    return 1;
+  }
+  if (recovered->interrupted > 0) {
+    spdlog::warn("recovered {} attempt(s) interrupted by the last shutdown of node {}",
+                 recovered->interrupted, *node_id);
+  }
   http::Metrics metrics;
   engine::Reaper reaper(
       *store, clock, {.registry = &snapshots, .on_reaped = [&metrics](const store::ReapResult& r) {
@@ -145,6 +177,10 @@ int RunServer(const ServerConfig& config) {
   ctx.settings.max_claim_wait = config.max_claim_wait;
   ctx.settings.stream_keepalive = config.stream_keepalive;
   ctx.settings.cancel_grace = config.cancel_grace;
+  if (executor) {
+    ctx.kinds = executor.get();
+    ctx.executor_reading = [&executor] { return executor->Reading(); };
+  }
   http::HttpServerOptions server_options = ServerOptions(config, host, port);
   ctx.settings.http_limits = server_options.limits;
 
@@ -154,9 +190,11 @@ int RunServer(const ServerConfig& config) {
 
   dispatcher.Start();
   reaper.Start();
+  if (executor) executor->Start();
   s = server.Start();
   if (!s.ok()) {
     spdlog::error("cannot serve on {}: {}", config.listen, s.message());
+    if (executor) executor->Stop(Duration{0});
     reaper.Stop();
     dispatcher.Stop();
     hub.CloseAll(Status::Unavailable("server failed to start"));
@@ -164,13 +202,16 @@ int RunServer(const ServerConfig& config) {
     return 1;
   }
   const std::string shown_host = host.find(':') != std::string::npos ? "[" + host + "]" : host;
-  spdlog::info("jobtape {} data in {} (durability {}), {} API token(s)", "0.1.0", config.data_dir,
-               config.durability, config.tokens.size());
+  spdlog::info("jobtape {} node {}, data in {} (durability {}), {} API token(s)", "0.1.0", *node_id,
+               config.data_dir, config.durability, config.tokens.size());
   spdlog::info("listening on http://{}:{}", shown_host, server.port());
 
   const int sig = signals.Wait();
   spdlog::info("received {}: shutting down (a second signal exits at once)", strsignal(sig));
   ctx.draining.store(true);
+  // Running commands get shutdown_timeout to stop; what is left is ended as
+  // interrupted (retried later), so no attempt waits for its lease to expire.
+  if (executor) executor->Stop(config.shutdown_timeout);
   dispatcher.Stop();
   hub.CloseAll(Status::Unavailable("server shutting down"));
   if (!ctx.streams.WaitForNone(std::min(kStreamGoodbye, config.shutdown_timeout))) {

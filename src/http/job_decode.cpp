@@ -67,6 +67,16 @@ Result<JobSpec> DecodeJobSpec(const json::value& value, std::string_view raw, Ti
   return spec;
 }
 
+SubmittedFields FieldsPresent(const json::value& value) {
+  SubmittedFields f;
+  if (const json::object* o = value.if_object()) {
+    f.queue = o->contains("queue");
+    f.max_attempts = o->contains("max_attempts");
+    f.backoff = o->contains("backoff");
+  }
+  return f;
+}
+
 Result<Submission> DecodeSubmission(const json::value& value, std::string_view raw, TimePoint now,
                                     std::size_t max_batch) {
   auto object = AsObject(value);
@@ -77,6 +87,7 @@ Result<Submission> DecodeSubmission(const json::value& value, std::string_view r
     auto spec = DecodeJobSpec(value, raw, now);
     if (!spec.ok()) return spec.status();
     submission.jobs.push_back(std::move(spec).value());
+    submission.fields.push_back(FieldsPresent(value));
     return submission;
   }
   submission.batch = true;
@@ -101,6 +112,7 @@ Result<Submission> DecodeSubmission(const json::value& value, std::string_view r
     auto spec = DecodeJobSpec(a[i], (*texts)[i], now);
     if (!spec.ok()) return spec.status().WithFieldPrefix("jobs[" + std::to_string(i) + "]");
     submission.jobs.push_back(std::move(spec).value());
+    submission.fields.push_back(FieldsPresent(a[i]));
   }
   return submission;
 }

@@ -23,16 +23,20 @@
 #include "core/clock.hpp"
 #include "core/job.hpp"
 #include "core/status.hpp"
+#include "http/kind_policy.hpp"
 
 namespace jobtape::http {
 
 // `value` is the parsed job object and `raw` the exact text it was parsed from
 // (the payload is taken from there). `now` turns delay_ms into run_at.
 Result<JobSpec> DecodeJobSpec(const boost::json::value& value, std::string_view raw, TimePoint now);
+// Which of the fields a kind may default were present in the job object.
+SubmittedFields FieldsPresent(const boost::json::value& value);
 
 struct Submission {
   std::vector<JobSpec> jobs;
-  bool batch = false;  // the body was {"jobs": [...]}: answer with a list
+  std::vector<SubmittedFields> fields;  // per job: which optional fields were sent
+  bool batch = false;                   // the body was {"jobs": [...]}: answer with a list
 };
 
 // Decodes a whole POST /v1/jobs body. Besides DecodeJobSpec's errors:

@@ -39,6 +39,21 @@ awaitable<Response> Ready(ServerContext& ctx, Request& req) {
   w.Key("backend").String(r->backend);
   w.Key("schema_version").Int(r->schema_version);
   w.Key("expected_schema_version").Int(r->expected_schema_version);
+  if (ctx.kinds != nullptr) {
+    // A malformed kind file is skipped while the others run: reported here,
+    // in the log and in /metrics, without failing readiness.
+    w.Key("kinds").BeginObject();
+    w.Key("loaded").Int(ctx.kinds->LoadedKinds());
+    w.Key("errors").BeginArray();
+    for (const KindProblem& p : ctx.kinds->Problems()) {
+      w.BeginObject();
+      w.Key("file").String(p.file);
+      w.Key("message").String(p.message);
+      w.EndObject();
+    }
+    w.EndArray();
+    w.EndObject();
+  }
   w.EndObject();
   Response response = JsonReply(current ? 200 : 503, w);
   if (!current) response.SetHeader("Retry-After", "1");

@@ -38,6 +38,8 @@ awaitable<Response> Submit(ServerContext& ctx, Request& req) {
   // error's field path ("jobs[3].priority") independent of the store.
   for (std::size_t i = 0; i < submission->jobs.size(); ++i) {
     Status s = ValidateJobSpec(submission->jobs[i], limits, now);
+    if (s.ok() && ctx.kinds != nullptr)
+      s = ctx.kinds->Apply(submission->jobs[i], submission->fields[i]);
     if (!s.ok()) {
       co_return ErrorResponse(batch ? s.WithFieldPrefix("jobs[" + std::to_string(i) + "]") : s,
                               req);

@@ -1,6 +1,7 @@
 #include "http/handlers/metrics.hpp"
 
 #include <atomic>
+#include <map>
 #include <mutex>
 #include <unordered_map>
 
@@ -134,7 +135,17 @@ struct Metrics::Impl {
                            .Name("jobtape_claim_timeouts_total")
                            .Help("Long-poll claims that ended empty at their deadline")
                            .Register(*registry)
-                           .Add({})) {}
+                           .Add({})),
+        executor(prom::BuildGauge()
+                     .Name("jobtape_executor")
+                     .Help("Built-in executor: slots, running attempts, kinds loaded, kind "
+                           "files skipped as malformed (kind_file_errors)")
+                     .Register(*registry)),
+        executor_attempts(prom::BuildCounter()
+                              .Name("jobtape_executor_attempts_total")
+                              .Help("Built-in executor attempts by how they ended (spawned "
+                                    "counts processes started)")
+                              .Register(*registry)) {}
 
   std::shared_ptr<prom::Registry> registry;
   prom::Family<prom::Counter>& requests;
@@ -155,16 +166,19 @@ struct Metrics::Impl {
   prom::Gauge& store_max_batch;
   prom::Gauge& claim_waiters;
   prom::Counter& claim_timeouts;
+  prom::Family<prom::Gauge>& executor;
+  prom::Family<prom::Counter>& executor_attempts;
 
   std::mutex series_mu;
   std::unordered_map<SeriesKey, prom::Counter*, SeriesKeyHash> request_series;    // GUARDED_BY
   std::unordered_map<SeriesKey, prom::Histogram*, SeriesKeyHash> latency_series;  // GUARDED_BY
 
   std::mutex render_mu;
-  uint64_t last_commits = 0;   // GUARDED_BY(render_mu)
-  uint64_t last_requests = 0;  // GUARDED_BY(render_mu)
-  uint64_t last_catchups = 0;  // GUARDED_BY(render_mu)
-  uint64_t last_timeouts = 0;  // GUARDED_BY(render_mu)
+  uint64_t last_commits = 0;                      // GUARDED_BY(render_mu)
+  uint64_t last_requests = 0;                     // GUARDED_BY(render_mu)
+  uint64_t last_catchups = 0;                     // GUARDED_BY(render_mu)
+  uint64_t last_timeouts = 0;                     // GUARDED_BY(render_mu)
+  std::map<std::string, uint64_t> last_executor;  // GUARDED_BY(render_mu), by outcome
 };
 
 Metrics::Metrics() : impl_(std::make_unique<Impl>()) {}
@@ -251,6 +265,22 @@ std::string Metrics::Render(const Sources& s) {
     m.store_max_batch.Set(static_cast<double>(s.store.max_batch));
     m.claim_waiters.Set(static_cast<double>(s.dispatcher.parked));
     Advance(m.claim_timeouts, m.last_timeouts, s.dispatcher.timeouts);
+    if (s.executor) {
+      const ExecutorReading& e = *s.executor;
+      m.executor.Add({{"reading", "slots"}}).Set(static_cast<double>(e.slots));
+      m.executor.Add({{"reading", "running"}}).Set(static_cast<double>(e.running));
+      m.executor.Add({{"reading", "kinds"}}).Set(static_cast<double>(e.kinds));
+      m.executor.Add({{"reading", "kind_file_errors"}})
+          .Set(static_cast<double>(e.kind_file_errors));
+      const std::pair<const char*, uint64_t> totals[] = {
+          {"spawned", e.spawned},         {"succeeded", e.succeeded},
+          {"failed", e.failed},           {"cancelled", e.cancelled},
+          {"interrupted", e.interrupted}, {"unknown_kind", e.unknown_kind},
+          {"lost_lease", e.lost_leases}};
+      for (const auto& [outcome, total] : totals) {
+        Advance(m.executor_attempts.Add({{"outcome", outcome}}), m.last_executor[outcome], total);
+      }
+    }
   }
   return prom::TextSerializer().Serialize(m.registry->Collect());
 }

@@ -17,6 +17,7 @@
 
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -27,6 +28,21 @@
 #include "store/store.hpp"
 
 namespace jobtape::http {
+
+// The built-in executor as /metrics shows it.
+struct ExecutorReading {
+  int64_t slots = 0;
+  int64_t running = 0;
+  int64_t kinds = 0;
+  int64_t kind_file_errors = 0;
+  uint64_t spawned = 0;
+  uint64_t succeeded = 0;
+  uint64_t failed = 0;
+  uint64_t cancelled = 0;
+  uint64_t interrupted = 0;
+  uint64_t unknown_kind = 0;
+  uint64_t lost_leases = 0;
+};
 
 class Metrics {
  public:
@@ -52,6 +68,7 @@ class Metrics {
     engine::DispatcherCounters dispatcher;
     int64_t open_streams = 0;
     uint64_t stream_catchups = 0;
+    std::optional<ExecutorReading> executor;  // when the built-in executor runs
   };
   // The Prometheus text exposition format (version 0.0.4).
   std::string Render(const Sources& sources);

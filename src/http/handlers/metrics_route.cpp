@@ -22,6 +22,7 @@ awaitable<Response> Scrape(ServerContext& ctx, Request& req) {
                            .dispatcher = ctx.dispatcher.counters(),
                            .open_streams = ctx.streams.open(),
                            .stream_catchups = ctx.hub.catchups()};
+  if (ctx.executor_reading) sources.executor = ctx.executor_reading();
   Response response;
   response.status = 200;
   response.content_type = std::string(kPrometheusContentType);

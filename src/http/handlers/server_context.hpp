@@ -14,6 +14,7 @@
 #include <chrono>
 #include <condition_variable>
 #include <cstdint>
+#include <functional>
 #include <mutex>
 #include <string>
 
@@ -21,12 +22,12 @@
 #include "engine/dispatcher.hpp"
 #include "engine/snapshot.hpp"
 #include "engine/stream_hub.hpp"
+#include "http/handlers/metrics.hpp"
 #include "http/http_limits.hpp"
+#include "http/kind_policy.hpp"
 #include "store/store.hpp"
 
 namespace jobtape::http {
-
-class Metrics;
 
 // A lease the worker did not size itself: long enough for a heartbeat every
 // 10 s to survive two lost ones.
@@ -93,6 +94,10 @@ struct ServerContext {
   // end with a `shutdown` event, /health/ready turns 503.
   std::atomic<bool> draining{false};
   StreamTracker streams;
+  // Set when the built-in executor runs (kinds_dir configured), else null.
+  const KindPolicy* kinds = nullptr;
+  // The executor's readings for /metrics; empty when it does not run.
+  std::function<ExecutorReading()> executor_reading;
 };
 
 }  // namespace jobtape::http

@@ -2,10 +2,12 @@
 // environment and the flags; later sources win; bad values and unknown keys
 // are errors naming the key; ValidateConfig refuses unsafe combinations.
 #include "cli/config.hpp"
+#include "cli/node_id.hpp"
 
 #include <gtest/gtest.h>
 
 #include <cstdio>
+#include <filesystem>
 #include <fstream>
 #include <string>
 
@@ -86,6 +88,44 @@ TEST(ConfigTest, RangesAreChecked) {
   c = ServerConfig();
   c.log_format = "xml";
   EXPECT_EQ(ValidateConfig(c).field(), "log_format");
+  c = ServerConfig();
+  c.executor_slots = 0;
+  EXPECT_EQ(ValidateConfig(c).field(), "executor_slots");
+  c = ServerConfig();
+  c.node_id = "has space";
+  EXPECT_EQ(ValidateConfig(c).field(), "node_id");
+  c.node_id = "node-1.eu_west";
+  EXPECT_TRUE(ValidateConfig(c).ok());
+}
+
+// The node id is created once and then read back, so attempts stamped with
+// it before a crash are recognised as this node's after the restart.
+TEST(NodeIdTest, CreatedOnceThenStable) {
+  std::string dir = ::testing::TempDir() + "/jobtape-node-id-test";
+  std::filesystem::remove_all(dir);
+  std::filesystem::create_directories(dir);
+  auto first = LoadOrCreateNodeId(dir);
+  ASSERT_TRUE(first.ok()) << first.status().ToString();
+  EXPECT_TRUE(ValidateNodeId(*first).ok());
+  auto second = LoadOrCreateNodeId(dir);
+  ASSERT_TRUE(second.ok());
+  EXPECT_EQ(*first, *second);
+  // Another data directory is another node.
+  std::string other = dir + "/other";
+  std::filesystem::create_directories(other);
+  auto third = LoadOrCreateNodeId(other);
+  ASSERT_TRUE(third.ok());
+  EXPECT_NE(*first, *third);
+}
+
+TEST(NodeIdTest, AGarbledFileIsRefusedNotReplaced) {
+  std::string dir = ::testing::TempDir() + "/jobtape-node-id-garbled";
+  std::filesystem::remove_all(dir);
+  std::filesystem::create_directories(dir);
+  std::ofstream(dir + "/node_id") << "not a valid id!\n";
+  auto id = LoadOrCreateNodeId(dir);
+  ASSERT_FALSE(id.ok());
+  EXPECT_EQ(id.status().code(), ErrorCode::kFailedPrecondition);
 }
 
 TEST(ConfigTest, EveryOptionHasAnEnvNameAFlagAndHelp) {

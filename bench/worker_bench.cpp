@@ -1,0 +1,415 @@
+// Remote-worker benchmark (DESIGN §4: remote workers with batched claims
+// >= 20,000 no-op jobs/s end to end over loopback).
+//
+// Starts the real `jobtape serve` binary (temp data directory on disk,
+// durability full, --listen 127.0.0.1:0), pre-submits N no-op jobs in
+// batches of 1,000 over a few connections, then runs W client::Worker
+// instances in this process (each as a separate worker process would: its
+// own claimer, C handler threads, heartbeater and completer, each with its
+// own connection) with a no-op handler. Prints end-to-end jobs/s from the
+// workers' start (their first claims) to the last completion acknowledged,
+// the claim and completion request rates and batch sizes, the server's
+// group commit, and the CPU seconds the server and this process used — the
+// first place to look when the figure is short of the target.
+//
+// Usage: jobtape_bench_worker [--jobs N] [--workers W] [--concurrency C]
+//            [--claim-batch B] [--submit-connections S] [--server-io-threads I]
+//            [--dir DIR] [--server PATH]
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <spawn.h>
+#include <sys/resource.h>
+#include <sys/statfs.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <cerrno>
+#include <chrono>
+#include <cstdio>
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <mutex>
+#include <stdexcept>
+#include <string>
+#include <string_view>
+#include <thread>
+#include <vector>
+
+#include "client/client.hpp"
+#include "client/http_transport.hpp"
+#include "client/worker.hpp"
+
+extern char** environ;
+
+namespace jobtape::bench {
+namespace {
+
+namespace fs = std::filesystem;
+using Clk = std::chrono::steady_clock;
+
+struct Args {
+  int jobs = 200'000;
+  int workers = 4;
+  int concurrency = 32;
+  int claim_batch = 0;  // 0: free slots
+  int submit_connections = 4;
+  int server_io_threads = 0;  // 0: the server's default
+  std::string dir;
+  std::string server = JOBTAPE_BINARY;
+};
+
+[[noreturn]] void Die(const std::string& what) {
+  throw std::runtime_error(what);
+}
+
+Args Parse(int argc, char** argv) {
+  Args a;
+  const char* tmp = std::getenv("TMPDIR");
+  a.dir = tmp && *tmp ? tmp : "/tmp";
+  if ((argc - 1) % 2 != 0) Die("every option takes a value");
+  for (int i = 1; i + 1 < argc; i += 2) {
+    std::string k = argv[i];
+    const char* v = argv[i + 1];
+    if (k == "--jobs")
+      a.jobs = std::atoi(v);
+    else if (k == "--workers")
+      a.workers = std::atoi(v);
+    else if (k == "--concurrency")
+      a.concurrency = std::atoi(v);
+    else if (k == "--claim-batch")
+      a.claim_batch = std::atoi(v);
+    else if (k == "--submit-connections")
+      a.submit_connections = std::atoi(v);
+    else if (k == "--server-io-threads")
+      a.server_io_threads = std::atoi(v);
+    else if (k == "--dir")
+      a.dir = v;
+    else if (k == "--server")
+      a.server = v;
+    else
+      Die("unknown option " + k);
+  }
+  if (a.jobs < 1 || a.workers < 1 || a.concurrency < 1 || a.submit_connections < 1 ||
+      a.claim_batch < 0) {
+    Die("counts must be at least 1 (--claim-batch at least 0)");
+  }
+  return a;
+}
+
+// ---- the server as a child process (as in http_bench.cpp) ----
+
+class Server {
+ public:
+  explicit Server(const Args& a) {
+    std::string templ = a.dir + "/jobtape-bench-worker-XXXXXX";
+    if (::mkdtemp(templ.data()) == nullptr) Die("mkdtemp in " + a.dir + " failed");
+    dir_ = templ;
+    struct statfs st {};
+    if (::statfs(dir_.c_str(), &st) == 0 && (st.f_type == 0x01021994 || st.f_type == 0x858458f6)) {
+      std::fprintf(stderr, "warning: %s is tmpfs/ramfs, where fsync costs nothing\n",
+                   a.dir.c_str());
+    }
+    std::vector<std::string> args = {a.server,       "serve",       "--data-dir",   dir_ + "/data",
+                                     "--listen",     "127.0.0.1:0", "--durability", "full",
+                                     "--log-format", "text"};
+    if (a.server_io_threads > 0) {
+      args.insert(args.end(), {"--io-threads", std::to_string(a.server_io_threads)});
+    }
+    std::vector<std::string> envs;
+    for (char** e = environ; e && *e; ++e) {
+      if (std::string_view(*e).substr(0, 8) != "JOBTAPE_") envs.emplace_back(*e);
+    }
+    std::vector<char*> argv, envp;
+    for (auto& s : args)
+      argv.push_back(s.data());
+    argv.push_back(nullptr);
+    for (auto& s : envs)
+      envp.push_back(s.data());
+    envp.push_back(nullptr);
+    int fds[2];
+    if (::pipe2(fds, O_CLOEXEC) != 0) Die("pipe failed");
+    posix_spawn_file_actions_t actions;
+    posix_spawn_file_actions_init(&actions);
+    posix_spawn_file_actions_adddup2(&actions, fds[1], STDOUT_FILENO);
+    posix_spawn_file_actions_adddup2(&actions, fds[1], STDERR_FILENO);
+    int rc = ::posix_spawn(&pid_, args[0].c_str(), &actions, nullptr, argv.data(), envp.data());
+    posix_spawn_file_actions_destroy(&actions);
+    ::close(fds[1]);
+    if (rc != 0) Die("cannot start " + a.server);
+    auto fail = [&](const std::string& why, const std::string& output) {
+      ::close(fds[0]);
+      ::kill(pid_, SIGKILL);
+      ::waitpid(pid_, nullptr, 0);
+      std::error_code ignored;
+      fs::remove_all(dir_, ignored);
+      Die(why + ":\n" + output);
+    };
+    std::string seen;
+    constexpr std::string_view kNeedle = "listening on http://127.0.0.1:";
+    const auto give_up = Clk::now() + std::chrono::seconds(30);
+    char buf[4096];
+    while (port_ == 0) {
+      pollfd p{fds[0], POLLIN, 0};
+      int ready = ::poll(&p, 1, 100);
+      if (ready < 0 && errno != EINTR) fail("poll failed", seen);
+      if (ready <= 0) {
+        if (Clk::now() > give_up) fail("the server did not listen within 30 s", seen);
+        continue;
+      }
+      ssize_t n = ::read(fds[0], buf, sizeof buf);
+      if (n < 0 && errno == EINTR) continue;
+      if (n <= 0) fail("the server exited before listening", seen);
+      seen.append(buf, static_cast<std::size_t>(n));
+      std::size_t at = seen.find(kNeedle);
+      if (at != std::string::npos && seen.find('\n', at) != std::string::npos) {
+        port_ = static_cast<uint16_t>(std::atoi(seen.c_str() + at + kNeedle.size()));
+      }
+    }
+    output_ = std::move(seen);
+    // Keep draining its output so the server never blocks on a full pipe.
+    reader_ = std::thread([this, fd = fds[0]] {
+      char b[4096];
+      while (true) {
+        ssize_t n = ::read(fd, b, sizeof b);
+        if (n < 0 && errno == EINTR) continue;
+        if (n <= 0) break;
+        std::lock_guard<std::mutex> lock(mu_);
+        if (output_.size() < (1u << 20)) output_.append(b, static_cast<std::size_t>(n));
+      }
+      ::close(fd);
+    });
+  }
+
+  // SIGTERM, then wait (SIGKILL after 20 s); removes the data directory.
+  ~Server() {
+    ::kill(pid_, SIGTERM);
+    int status = 0;
+    auto until = Clk::now() + std::chrono::seconds(20);
+    while (::waitpid(pid_, &status, WNOHANG) == 0) {
+      if (Clk::now() > until) {
+        std::fprintf(stderr, "warning: the server ignored SIGTERM; killing it\n");
+        ::kill(pid_, SIGKILL);
+        ::waitpid(pid_, &status, 0);
+        break;
+      }
+      std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    }
+    reader_.join();
+    if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
+      std::lock_guard<std::mutex> lock(mu_);
+      std::fprintf(stderr, "warning: the server ended with status %d; its output:\n%s\n", status,
+                   output_.c_str());
+    }
+    std::error_code ignored;
+    fs::remove_all(dir_, ignored);
+  }
+  Server(const Server&) = delete;
+  Server& operator=(const Server&) = delete;
+
+  uint16_t port() const { return port_; }
+  pid_t pid() const { return pid_; }
+
+ private:
+  pid_t pid_ = -1;
+  uint16_t port_ = 0;
+  std::string dir_;
+  std::thread reader_;
+  std::mutex mu_;
+  std::string output_;  // GUARDED_BY(mu_) once reader_ runs
+};
+
+// ---- measurements ----
+
+// CPU seconds (user + system) of process `pid` so far, from /proc.
+double ProcessCpuSeconds(pid_t pid) {
+  std::ifstream in("/proc/" + std::to_string(pid) + "/stat");
+  std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  std::size_t at = text.rfind(')');
+  if (at == std::string::npos) return 0;
+  // Fields after the command: state(3) ... utime(14) stime(15).
+  std::vector<std::string> fields;
+  std::size_t pos = at + 2;
+  while (pos < text.size() && fields.size() < 13) {
+    std::size_t next = text.find(' ', pos);
+    if (next == std::string::npos) break;
+    fields.push_back(text.substr(pos, next - pos));
+    pos = next + 1;
+  }
+  if (fields.size() < 13) return 0;
+  double ticks = static_cast<double>(::sysconf(_SC_CLK_TCK));
+  return (std::atof(fields[11].c_str()) + std::atof(fields[12].c_str())) / ticks;
+}
+
+double SelfCpuSeconds() {
+  rusage ru{};
+  ::getrusage(RUSAGE_SELF, &ru);
+  auto sec = [](const timeval& t) { return static_cast<double>(t.tv_sec) + t.tv_usec / 1e6; };
+  return sec(ru.ru_utime) + sec(ru.ru_stime);
+}
+
+double MetricValue(const std::string& text, std::string_view name) {
+  std::string needle = "\n" + std::string(name) + " ";
+  std::size_t at = text.find(needle);
+  return at == std::string::npos ? -1 : std::atof(text.c_str() + at + needle.size());
+}
+
+std::string Metrics(const client::ClientOptions& options) {
+  client::HttpTransport transport(options);
+  client::HttpRequest request;
+  request.target = "/metrics";
+  auto reply = transport.RoundTrip(request);
+  return reply.ok() ? reply->body : std::string();
+}
+
+// Submits `jobs` no-op jobs in batches of 1,000 over `connections` clients.
+double Submit(const client::ClientOptions& options, int jobs, int connections) {
+  constexpr int kBatch = 1'000;
+  std::atomic<int> next{0};
+  std::atomic<bool> failed{false};
+  std::string error;
+  std::mutex mu;
+  auto start = Clk::now();
+  std::vector<std::thread> threads;
+  for (int t = 0; t < connections; ++t) {
+    threads.emplace_back([&] {
+      client::Client c(options);
+      while (!failed) {
+        int from = next.fetch_add(kBatch);
+        if (from >= jobs) return;
+        int n = std::min(kBatch, jobs - from);
+        std::string body = R"({"jobs":[)";
+        for (int i = 0; i < n; ++i) {
+          if (i > 0) body += ',';
+          body += R"({"kind":"bench.noop","queue":"bench","payload":{"n":)" +
+                  std::to_string(from + i) + "}}";
+        }
+        body += "]}";
+        auto r = c.SubmitRaw(std::move(body));
+        if (!r.ok()) {
+          std::lock_guard<std::mutex> lock(mu);
+          error = r.status().ToString();
+          failed = true;
+        }
+      }
+    });
+  }
+  for (auto& t : threads)
+    t.join();
+  if (failed) Die("submission failed: " + error);
+  return std::chrono::duration<double>(Clk::now() - start).count();
+}
+
+}  // namespace
+}  // namespace jobtape::bench
+
+int main(int argc, char** argv) {
+  using namespace jobtape;
+  using namespace jobtape::bench;
+  try {
+    Args a = Parse(argc, argv);
+    Server server(a);
+    client::ClientOptions options;
+    options.server.host = "127.0.0.1";
+    options.server.port = server.port();
+
+    double submit_s = Submit(options, a.jobs, a.submit_connections);
+    std::printf("submitted %d jobs in %.3f s (%.0f jobs/s, batches of 1000)\n", a.jobs, submit_s,
+                a.jobs / submit_s);
+    std::string before = Metrics(options);
+
+    std::vector<std::unique_ptr<client::Worker>> workers;
+    for (int w = 0; w < a.workers; ++w) {
+      client::WorkerOptions wo;
+      wo.queues = {"bench"};
+      wo.concurrency = a.concurrency;
+      wo.claim_batch = a.claim_batch;
+      wo.worker_id = "bench-" + std::to_string(w);
+      wo.claim_wait = std::chrono::milliseconds(1'000);
+      wo.on_error = [](const Status& s) {
+        std::fprintf(stderr, "worker error: %s\n", s.ToString().c_str());
+      };
+      auto worker = std::make_unique<client::Worker>(options, wo);
+      worker->Register("bench.noop",
+                       [](client::JobContext&) { return client::JobResult::Success(); });
+      workers.push_back(std::move(worker));
+    }
+    const double server_cpu0 = ProcessCpuSeconds(server.pid());
+    const double self_cpu0 = SelfCpuSeconds();
+    const auto start = Clk::now();
+    std::vector<std::thread> runs;
+    std::vector<Status> statuses(workers.size());
+    for (std::size_t w = 0; w < workers.size(); ++w) {
+      runs.emplace_back([&, w] { statuses[w] = workers[w]->Run(); });
+    }
+    // Sum the workers' acknowledged completions; a 2 ms poll bounds the
+    // error of the end time (the workers themselves never poll).
+    client::WorkerCounters total;
+    const auto give_up = start + std::chrono::minutes(10);
+    while (true) {
+      total = {};
+      for (auto& w : workers) {
+        client::WorkerCounters c = w->counters();
+        total.claim_requests += c.claim_requests;
+        total.claimed += c.claimed;
+        total.completed += c.completed;
+        total.failed += c.failed;
+        total.complete_requests += c.complete_requests;
+        total.lost_leases += c.lost_leases;
+        total.heartbeats += c.heartbeats;
+      }
+      if (total.completed + total.failed + total.lost_leases >= a.jobs) break;
+      if (Clk::now() > give_up) Die("the workers did not finish within 10 minutes");
+      std::this_thread::sleep_for(std::chrono::milliseconds(2));
+    }
+    const double elapsed = std::chrono::duration<double>(Clk::now() - start).count();
+    const double server_cpu = ProcessCpuSeconds(server.pid()) - server_cpu0;
+    const double self_cpu = SelfCpuSeconds() - self_cpu0;
+    for (auto& w : workers)
+      w->Stop();
+    for (auto& t : runs)
+      t.join();
+    for (const Status& s : statuses) {
+      if (!s.ok()) Die("a worker failed: " + s.ToString());
+    }
+    std::string after = Metrics(options);
+
+    std::printf("workers: %d x %d handler threads, claim batch %s, %lld jobs in %.3f s\n",
+                a.workers, a.concurrency,
+                a.claim_batch == 0 ? "= free slots" : std::to_string(a.claim_batch).c_str(),
+                static_cast<long long>(total.completed), elapsed);
+    std::printf(
+        "  claims: %lld requests (%.0f/s), %.1f jobs per claim\n",
+        static_cast<long long>(total.claim_requests), total.claim_requests / elapsed,
+        total.claim_requests > 0 ? static_cast<double>(total.claimed) / total.claim_requests : 0.0);
+    std::printf("  completes: %lld requests (%.0f/s), %.1f jobs per request\n",
+                static_cast<long long>(total.complete_requests), total.complete_requests / elapsed,
+                total.complete_requests > 0
+                    ? static_cast<double>(total.completed) / total.complete_requests
+                    : 0.0);
+    std::printf("  failed %lld, lost leases %lld, heartbeats %lld\n",
+                static_cast<long long>(total.failed), static_cast<long long>(total.lost_leases),
+                static_cast<long long>(total.heartbeats));
+    double commits = MetricValue(after, "jobtape_store_commits_total") -
+                     MetricValue(before, "jobtape_store_commits_total");
+    double writes = MetricValue(after, "jobtape_store_write_requests_total") -
+                    MetricValue(before, "jobtape_store_write_requests_total");
+    std::printf("  store: %.0f commits (%.0f/s), %.1f write requests/commit\n", commits,
+                commits / elapsed, commits > 0 ? writes / commits : 0.0);
+    std::printf("  cpu: server %.2f s (%.0f%% of one core), workers %.2f s (%.0f%%), %ld cores\n",
+                server_cpu, 100 * server_cpu / elapsed, self_cpu, 100 * self_cpu / elapsed,
+                ::sysconf(_SC_NPROCESSORS_ONLN));
+    std::printf("worker_e2e_jobs_per_s=%.0f (target >= 20000)\n", total.completed / elapsed);
+    if (total.completed != a.jobs) {
+      std::fprintf(stderr, "warning: %lld of %d jobs completed\n",
+                   static_cast<long long>(total.completed), a.jobs);
+      return 1;
+    }
+  } catch (const std::exception& e) {
+    std::fprintf(stderr, "jobtape_bench_worker: %s\n", e.what());
+    return 1;
+  }
+  return 0;
+}
