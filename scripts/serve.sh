@@ -6,7 +6,8 @@
 #   bash scripts/serve.sh [extra arguments for `jobtape serve`]
 #
 # Environment: JOBTAPE_LISTEN (default 127.0.0.1:8080), JOBTAPE_DATA (default
-# ./jobtape-data, relative to the repository root), JOBTAPE_SKIP_DEPS=1.
+# ./jobtape-data, relative to the repository root), JOBTAPE_KINDS_DIR (the
+# job kinds the server runs itself; default ./examples/kinds), JOBTAPE_SKIP_DEPS=1.
 set -euo pipefail
 
 REPO_ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -14,6 +15,7 @@ cd "$REPO_ROOT"
 
 LISTEN="${JOBTAPE_LISTEN:-127.0.0.1:8080}"
 DATA="${JOBTAPE_DATA:-$REPO_ROOT/jobtape-data}"
+KINDS="${JOBTAPE_KINDS_DIR:-$REPO_ROOT/examples/kinds}"
 BUILD_DIR="build/release"
 
 if [ "${JOBTAPE_SKIP_DEPS:-0}" != "1" ]; then
@@ -28,4 +30,4 @@ fi
 cmake --build "$BUILD_DIR" --target jobtape -j "$(nproc)"
 mkdir -p "$DATA"
 echo "serve.sh: starting jobtape on http://$LISTEN with data in $DATA (Ctrl-C stops it)"
-exec "$BUILD_DIR/jobtape" serve --listen "$LISTEN" --data-dir "$DATA" "$@"
+exec "$BUILD_DIR/jobtape" serve --listen "$LISTEN" --data-dir "$DATA" --kinds-dir "$KINDS" "$@"

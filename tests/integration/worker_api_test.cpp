@@ -160,6 +160,49 @@ TEST_F(WorkerApiTest, HeartbeatReportsACancelRequest) {
   EXPECT_EQ(fail.json.at("state"), "cancelled");
 }
 
+// A worker that never answers a cancel: the server ends the job `cancelled`
+// when the grace runs out (R8), and whatever the worker sends afterwards -
+// progress, heartbeat, complete - is refused and never lands after `final` (R1).
+class SilentWorkerCancelTest : public ServerTest {
+ protected:
+  void SetUp() override { StartServer({"--cancel-grace-ms", "300"}); }
+};
+
+TEST_F(SilentWorkerCancelTest, TheServerEndsItAfterTheGraceAndRefusesLateCalls) {
+  Api api(port());
+  int64_t id = api.Submit("remote");
+  ApiReply claimed = api.Post("/v1/claims", R"({"queues":["remote"],"wait_ms":0})");
+  auto leases = LeasesOf(claimed);
+  ASSERT_EQ(leases.size(), 1u) << claimed.body;
+  const TestLease lease = leases[0];
+  SseClient sse(port());
+  ASSERT_TRUE(sse.Open("/v1/jobs/" + std::to_string(id) + "/stream"));
+  ApiReply cancel = api.Post("/v1/jobs/" + std::to_string(id) + "/cancel");
+  ASSERT_EQ(cancel.status, 200) << cancel.body;
+  EXPECT_EQ(cancel.json.at("state"), "running");
+  // The worker stays silent; the tape ends with the server's final.
+  std::vector<std::string> types;
+  while (auto e = sse.Next()) {
+    types.emplace_back(boost::json::parse(e->data).at("type").as_string());
+    if (types.back() == "final") break;
+  }
+  std::vector<std::string> expected = {"created", "started", "cancel_requested", "final"};
+  EXPECT_EQ(types, expected);
+  EXPECT_FALSE(sse.Next().has_value());
+  ApiReply job = api.Get("/v1/jobs/" + std::to_string(id));
+  EXPECT_EQ(job.json.at("state"), "cancelled");
+  // Late calls of the cancelled attempt: 409, nothing written.
+  ApiReply progress = api.Post(
+      lease.Path("events"), lease.Body(R"("events":[{"type":"progress","data":{"percent":99}}])"));
+  EXPECT_EQ(progress.status, 409) << progress.body;
+  EXPECT_EQ(progress.ErrorCode(), "stale_lease");
+  EXPECT_EQ(api.Post(lease.Path("heartbeat"), lease.Body()).status, 409);
+  EXPECT_EQ(api.Post(lease.Path("complete"), lease.Body()).status, 409);
+  ApiReply tape = api.Get("/v1/jobs/" + std::to_string(id) + "/events");
+  EXPECT_EQ(tape.json.at("events").as_array().size(), 4u) << tape.body;
+  EXPECT_EQ(api.Get("/v1/jobs/" + std::to_string(id)).json.at("state"), "cancelled");
+}
+
 TEST_F(WorkerApiTest, BatchCompletionFinishesEachItemOnItsOwn) {
   Api api(port());
   for (int i = 0; i < 3; ++i)
