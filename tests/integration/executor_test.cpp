@@ -116,6 +116,17 @@ class ExecutorTest : public ServerTest {
     return tape;
   }
 
+  // The job's tape once it succeeded (a retry runs after its backoff, and
+  // nothing signals it to a client without a stream: bounded polling).
+  static ApiReply WaitForSuccess(Api& api, int64_t id) {
+    ApiReply events;
+    for (int i = 0; i < 1000000; ++i) {
+      events = api.Get("/v1/jobs/" + std::to_string(id) + "/events");
+      if (events.json.at("state") == "succeeded") break;
+    }
+    return events;
+  }
+
   static std::vector<TapeEvent> OfType(const std::vector<TapeEvent>& tape,
                                        const std::string& type) {
     std::vector<TapeEvent> out;
@@ -395,12 +406,7 @@ echo second)");
   ASSERT_TRUE(restarted.WaitForListening()) << restarted.Output();
   server_.reset();
   Api api(restarted.port());
-  ApiReply events;
-  // The retry runs after its backoff: wait for the final state, bounded.
-  for (int i = 0; i < 1000000; ++i) {
-    events = api.Get("/v1/jobs/" + std::to_string(id) + "/events");
-    if (events.json.at("state") == "succeeded") break;
-  }
+  ApiReply events = WaitForSuccess(api, id);
   ASSERT_EQ(events.json.at("state"), "succeeded") << events.body;
   int failed = 0, started = 0;
   for (const auto& e : events.json.at("events").as_array()) {
@@ -444,11 +450,7 @@ echo second)");
   EXPECT_TRUE(WaitForProcessGone(grandchild)) << "an orphan survived the restart";
   // ... and the attempt is retried: nothing lost, nothing run twice at once.
   Api api(restarted.port());
-  ApiReply events;
-  for (int i = 0; i < 1000000; ++i) {
-    events = api.Get("/v1/jobs/" + std::to_string(id) + "/events");
-    if (events.json.at("state") == "succeeded") break;
-  }
+  ApiReply events = WaitForSuccess(api, id);
   ASSERT_EQ(events.json.at("state"), "succeeded") << events.body;
   std::vector<std::string> types;
   for (const auto& e : events.json.at("events").as_array())
