@@ -101,7 +101,7 @@ void Executor::Stop(Duration timeout) {
   {
     std::unique_lock<std::mutex> lock(mu_);
     cv_.wait_until(lock, deadline, [this] {
-      return attempts_.empty() && !counters_.claiming && unattached_finishes_ == 0;
+      return attempts_.empty() && !counters_.claiming && calls_in_flight_ == 0;
     });
   }
   if (thread_.joinable()) thread_.join();
@@ -123,11 +123,25 @@ bool Executor::WaitFor(const std::function<bool(const ExecutorCounters&)>& pred,
   return cv_.wait_for(lock, timeout, [&] { return pred(counters_); });
 }
 
-void Executor::Bump(const std::function<void(ExecutorCounters&)>& f) {
+template <typename T>
+store::Done<T> Executor::Tracked(std::function<void(Result<T>)> f) {
   {
     std::lock_guard<std::mutex> lock(mu_);
-    f(counters_);
+    ++calls_in_flight_;
   }
+  return [this, f = std::move(f)](Result<T> r) {
+    f(std::move(r));
+    std::lock_guard<std::mutex> lock(mu_);
+    --calls_in_flight_;
+    cv_.notify_all();
+  };
+}
+
+// Every notify happens under mu_: once Stop() has seen its condition and
+// returned, no thread may still be about to touch cv_.
+void Executor::Bump(const std::function<void(ExecutorCounters&)>& f) {
+  std::lock_guard<std::mutex> lock(mu_);
+  f(counters_);
   cv_.notify_all();
 }
 
@@ -260,11 +274,6 @@ void Executor::OnClaimed(std::shared_ptr<const KindSet> /*asked_with*/,
   std::vector<store::ClaimedJob> unknown, refused;
   {
     std::lock_guard<std::mutex> lock(mu_);
-    counters_.claiming = false;
-    claim_ticket_ = 0;
-    // A failed claim is tried again at the next refresh, not at once: a
-    // store that keeps failing must not be hammered.
-    claim_wanted_ = r.ok();
     if (!r.ok() && r.status().code() != ErrorCode::kUnavailable) ++counters_.store_errors;
     if (r.ok()) {
       counters_.claimed += r->jobs.size();
@@ -276,8 +285,8 @@ void Executor::OnClaimed(std::shared_ptr<const KindSet> /*asked_with*/,
           ++counters_.unknown_kind;
           unknown.push_back(std::move(c));
         } else {
-          // Slots are taken here, in the same critical section that ends the
-          // claim, so the next claim already counts them (R4).
+          // Slots are taken here, before the claim counts as done, so the
+          // next claim already counts them (R4).
           ++running_per_kind_[kind->name];
           ++counters_.running;
           runnable.emplace_back(std::move(c), kind);
@@ -285,7 +294,6 @@ void Executor::OnClaimed(std::shared_ptr<const KindSet> /*asked_with*/,
       }
     }
   }
-  cv_.notify_all();
   for (store::ClaimedJob& c : refused) {
     FailUnclaimable(std::move(c),
                     Outcome::Failed("interrupted", "the server stopped before the attempt ran"));
@@ -299,17 +307,21 @@ void Executor::OnClaimed(std::shared_ptr<const KindSet> /*asked_with*/,
   }
   for (auto& [c, kind] : runnable)
     StartAttempt(kinds, kind, std::move(c));
+  // Last: Stop() waits for the claim to be done, and nothing may touch the
+  // Executor after that.
+  std::lock_guard<std::mutex> lock(mu_);
+  counters_.claiming = false;
+  claim_ticket_ = 0;
+  // A failed claim is tried again at the next refresh, not at once: a store
+  // that keeps failing must not be hammered.
+  claim_wanted_ = r.ok();
+  cv_.notify_all();
 }
 
 void Executor::FailUnclaimable(store::ClaimedJob claimed, Outcome outcome) {
-  {
-    std::lock_guard<std::mutex> lock(mu_);
-    ++unattached_finishes_;
-  }
   store_.JobFinishAsync({clock_.Now(), claimed.lease, std::move(outcome)},
-                        [this](Result<store::FinishResult> r) {
+                        Tracked<store::FinishResult>([this](Result<store::FinishResult> r) {
                           Bump([&](ExecutorCounters& c) {
-                            --unattached_finishes_;
                             if (r.ok()) {
                               ++c.failed;
                             } else if (r.status().code() == ErrorCode::kStaleLease) {
@@ -318,7 +330,7 @@ void Executor::FailUnclaimable(store::ClaimedJob claimed, Outcome outcome) {
                               ++c.store_errors;
                             }
                           });
-                        });
+                        }));
 }
 
 // ---- attempts ----
@@ -444,32 +456,33 @@ void Executor::Pump(const AttemptPtr& a) {
   }
   if (!batch.empty()) {
     const std::size_t n = batch.size();
-    store_.TapeAppendAsync({clock_.Now(), a->lease(), std::move(batch)},
-                           [this, a, n](Result<store::AppendResult> r) {
-                             {
-                               std::lock_guard<std::mutex> lock(mu_);
-                               a->append_in_flight = false;
-                               if (r.ok()) {
-                                 counters_.events += n;
-                               } else if (r.status().code() != ErrorCode::kStaleLease) {
-                                 // Dropped (e.g. an event over the size limit); the
-                                 // attempt goes on.
-                                 ++counters_.store_errors;
-                               }
-                             }
-                             if (!r.ok() && r.status().code() == ErrorCode::kStaleLease) {
-                               LeaseLost(a);
-                             } else {
-                               Pump(a);
-                             }
-                           });
+    store_.TapeAppendAsync(
+        {clock_.Now(), a->lease(), std::move(batch)},
+        Tracked<store::AppendResult>([this, a, n](Result<store::AppendResult> r) {
+          {
+            std::lock_guard<std::mutex> lock(mu_);
+            a->append_in_flight = false;
+            if (r.ok()) {
+              counters_.events += n;
+            } else if (r.status().code() != ErrorCode::kStaleLease) {
+              // Dropped (e.g. an event over the size limit); the
+              // attempt goes on.
+              ++counters_.store_errors;
+            }
+          }
+          if (!r.ok() && r.status().code() == ErrorCode::kStaleLease) {
+            LeaseLost(a);
+          } else {
+            Pump(a);
+          }
+        }));
     return;
   }
   if (finish) {
     const Outcome::Kind kind = finish->kind;
     store_.JobFinishAsync(
         {clock_.Now(), a->lease(), std::move(*finish)},
-        [this, a, kind](Result<store::FinishResult> r) {
+        Tracked<store::FinishResult>([this, a, kind](Result<store::FinishResult> r) {
           {
             std::lock_guard<std::mutex> lock(mu_);
             a->finish_in_flight = false;
@@ -490,7 +503,7 @@ void Executor::Pump(const AttemptPtr& a) {
             }
           }
           Release(a);
-        });
+        }));
   }
 }
 
@@ -503,33 +516,33 @@ void Executor::Release(const AttemptPtr& a) {
     if (--running_per_kind_[a->kind->name] == 0) running_per_kind_.erase(a->kind->name);
     --counters_.running;
     claim_wanted_ = true;
+    cv_.notify_all();
   }
-  cv_.notify_all();
 }
 
 void Executor::Heartbeat(const AttemptPtr& a) {
-  store_.LeaseHeartbeatAsync({clock_.Now(), a->lease(), options_.lease_ttl},
-                             [this, a](Result<store::HeartbeatResult> r) {
-                               bool cancel = false;
-                               {
-                                 std::lock_guard<std::mutex> lock(mu_);
-                                 a->heartbeat_in_flight = false;
-                                 a->next_heartbeat = clock_.Now() + options_.heartbeat_interval;
-                                 if (r.ok()) {
-                                   ++counters_.heartbeats;
-                                   if (r->cancel_requested && !a->cancel && !a->lost)
-                                     cancel = a->cancel = true;
-                                 } else if (r.status().code() != ErrorCode::kStaleLease) {
-                                   ++counters_.store_errors;  // tried again at the next interval
-                                 }
-                               }
-                               cv_.notify_all();
-                               if (!r.ok() && r.status().code() == ErrorCode::kStaleLease) {
-                                 LeaseLost(a);
-                               } else if (cancel) {
-                                 RequestStop(a, a->kind->cancel_grace);
-                               }
-                             });
+  store_.LeaseHeartbeatAsync(
+      {clock_.Now(), a->lease(), options_.lease_ttl},
+      Tracked<store::HeartbeatResult>([this, a](Result<store::HeartbeatResult> r) {
+        bool cancel = false;
+        {
+          std::lock_guard<std::mutex> lock(mu_);
+          a->heartbeat_in_flight = false;
+          a->next_heartbeat = clock_.Now() + options_.heartbeat_interval;
+          if (r.ok()) {
+            ++counters_.heartbeats;
+            if (r->cancel_requested && !a->cancel && !a->lost) cancel = a->cancel = true;
+          } else if (r.status().code() != ErrorCode::kStaleLease) {
+            ++counters_.store_errors;  // tried again at the next interval
+          }
+        }
+        cv_.notify_all();
+        if (!r.ok() && r.status().code() == ErrorCode::kStaleLease) {
+          LeaseLost(a);
+        } else if (cancel) {
+          RequestStop(a, a->kind->cancel_grace);
+        }
+      }));
 }
 
 void Executor::LeaseLost(const AttemptPtr& a) {

@@ -161,6 +161,11 @@ class Executor final : public store::StoreObserver {
   void RequestStop(const AttemptPtr& a, Duration grace);
   void Release(const AttemptPtr& a);
   void Bump(const std::function<void(ExecutorCounters&)>& f);
+  // Wraps a store call's completion so Stop() waits for it: the count drops
+  // (and Stop is notified) only after `f` returned, under mu_, so nothing
+  // touches the Executor after Stop() could return.
+  template <typename T>
+  store::Done<T> Tracked(std::function<void(Result<T>)> f);
 
   store::Store& store_;
   engine::Dispatcher& dispatcher_;
@@ -176,11 +181,11 @@ class Executor final : public store::StoreObserver {
   std::map<std::string, int> running_per_kind_;  // GUARDED_BY(mu_)
   engine::ClaimTicket claim_ticket_ = 0;         // GUARDED_BY(mu_)
   bool claim_wanted_ = true;                     // GUARDED_BY(mu_): a reason to claim again
-  int unattached_finishes_ = 0;                  // GUARDED_BY(mu_): FailUnclaimable calls in flight
-  ExecutorCounters counters_;                    // GUARDED_BY(mu_)
-  bool started_ = false;                         // GUARDED_BY(mu_)
-  bool stop_ = false;                            // GUARDED_BY(mu_)
-  Duration stop_grace_{0};                       // GUARDED_BY(mu_)
+  int calls_in_flight_ = 0;    // GUARDED_BY(mu_): store calls whose completion has not finished
+  ExecutorCounters counters_;  // GUARDED_BY(mu_)
+  bool started_ = false;       // GUARDED_BY(mu_)
+  bool stop_ = false;          // GUARDED_BY(mu_)
+  Duration stop_grace_{0};     // GUARDED_BY(mu_)
   std::thread thread_;
 };
 
