@@ -148,6 +148,10 @@ void Dispatcher::OnClaimDone(const WaiterPtr& w, Result<store::ClaimResult> r) {
     std::lock_guard<std::mutex> lock(mu_);
     const TimePoint now = clock_.Now();
     const bool signalled = SignalledSinceLocked(*w);
+    for (const auto& q : w->req.queues) {
+      auto it = queues_.find(q);
+      if (it != queues_.end()) --it->second.claiming;
+    }
     if (!r.ok()) {
       ++counters_.errors;
       last_error_ = r.status().ToString();
@@ -248,6 +252,8 @@ DispatcherCycleStats Dispatcher::RunOnce(TimePoint now) {
       KickLocked(queue, 1, actions);
       stats.woken += static_cast<int>(actions.claims.size() - before);
     }
+    std::erase_if(queues_, [](const auto& entry) { return entry.second.Unused(); });
+    counters_.queues = static_cast<int64_t>(queues_.size());
     ++counters_.cycles;
     PublishLocked(now, stopping_ ? kLoopStopped : error_in_cycle_ ? kLoopError : kLoopOk);
     error_in_cycle_ = false;
@@ -285,6 +291,8 @@ void Dispatcher::Perform(Actions actions) {
 
 void Dispatcher::BeginClaimLocked(const WaiterPtr& w) {
   w->issued_at_signal = signal_seq_;
+  for (const auto& q : w->req.queues)
+    ++queues_[q].claiming;
   ++counters_.in_flight;
   ++counters_.claims;
 }
@@ -319,9 +327,10 @@ void Dispatcher::SignalLocked(const std::string& queue) {
 }
 
 void Dispatcher::KickLocked(const std::string& queue, int count, Actions& out) {
-  auto it = queues_.find(queue);
-  if (it == queues_.end()) return;
-  for (; count > 0 && !it->second.parked.empty(); --count) {
+  for (; count > 0; --count) {
+    // Found anew each time: BeginClaimLocked may add entries to queues_.
+    auto it = queues_.find(queue);
+    if (it == queues_.end() || it->second.parked.empty()) return;
     WaiterPtr w = parked_.at(*it->second.parked.begin());
     UnparkLocked(w);
     w->woken = true;
@@ -374,6 +383,7 @@ void Dispatcher::PublishLocked(TimePoint now, const char* status) {
       {"wakeups", static_cast<int64_t>(counters_.wakeups)},
       {"timeouts", static_cast<int64_t>(counters_.timeouts)},
       {"errors", static_cast<int64_t>(counters_.errors)},
+      {"queues", counters_.queues},
   };
   cell_->Publish(std::move(s));
 }

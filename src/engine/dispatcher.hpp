@@ -104,6 +104,7 @@ struct DispatcherCounters {
   uint64_t work_signals = 0;  // OnWork calls
   uint64_t cycles = 0;        // RunOnce cycles
   uint64_t cancelled = 0;     // CancelClaim calls that found their request pending
+  int64_t queues = 0;         // queues tracked now (parked waiters, claims or a due time)
   bool stopping = false;      // Stop() has begun
 };
 
@@ -168,10 +169,16 @@ class Dispatcher final : public store::StoreObserver {
  private:
   struct Waiter;
   using WaiterPtr = std::shared_ptr<Waiter>;
+  // A queue's entry lives while something refers to it: parked waiters,
+  // claims at the store (whose lost-wake-up check reads last_signal), or a
+  // due time. RunOnce drops the others, so memory does not grow with every
+  // queue name ever claimed from.
   struct QueueState {
     uint64_t last_signal = 0;      // signal_seq_ of the latest work signal
     std::set<uint64_t> parked;     // waiter ids, oldest first
     std::optional<TimePoint> due;  // the one entry this queue has in dues_
+    int claiming = 0;              // claims at the store that name this queue
+    bool Unused() const { return parked.empty() && !due && claiming == 0; }
   };
   // A completion to run once the lock is released.
   struct Completion {

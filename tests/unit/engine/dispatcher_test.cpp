@@ -164,6 +164,42 @@ TEST_F(DispatcherTest, WorkSignalledWhileClaimRunsIsNotLost) {
   EXPECT_EQ(dispatcher_->counters().reclaims, 1u);
 }
 
+// A signal that arrives while the claim is at the store survives a cycle that
+// forgets unused queues: the claim still refers to its queue.
+TEST_F(DispatcherTest, ForgettingQueuesNeverLosesTheSignalOfAClaimInFlight) {
+  store_->HoldClaimCompletions();
+  auto out = MakeCollector();
+  dispatcher_->ClaimAsync(Req(), Now() + seconds(60), out->Callback());
+  store_->WaitForClaims(1);
+  JobId id = store_->CreateJobNow("q", Now());
+  dispatcher_->RunOnce(Now());  // sweeps unused queues; "q" is in use
+  EXPECT_EQ(dispatcher_->counters().queues, 1);
+  store_->ReleaseClaimCompletions();
+  auto r = out->Wait();
+  ASSERT_TRUE(r && r->ok());
+  ASSERT_EQ((*r)->jobs.size(), 1u);
+  EXPECT_EQ((*r)->jobs[0].job.id, id);
+}
+
+// Memory does not grow with every queue name ever waited on: once nothing
+// refers to a queue (no waiter, no claim, no due time) the next cycle drops it.
+TEST_F(DispatcherTest, QueuesNoLongerWaitedOnAreForgotten) {
+  std::vector<std::shared_ptr<ClaimCollector>> outs;
+  for (int i = 0; i < 200; ++i) {
+    outs.push_back(MakeCollector());
+    dispatcher_->ClaimAsync(Req({"q" + std::to_string(i)}), Now() + seconds(5),
+                            outs.back()->Callback());
+  }
+  ASSERT_TRUE(WaitFor([](const auto& c) { return c.parked == 200; }));
+  dispatcher_->RunOnce(Now());
+  EXPECT_EQ(dispatcher_->counters().queues, 200);
+  clock_.Advance(seconds(5));
+  EXPECT_EQ(dispatcher_->RunOnce(Now()).timed_out, 200);
+  for (auto& out : outs)
+    ASSERT_TRUE(out->Wait());
+  EXPECT_EQ(dispatcher_->counters().queues, 0);
+}
+
 // A claim for up to 2 that gets 1 drained the queue: nobody else is woken.
 TEST_F(DispatcherTest, OneJobWakesOnlyTheOldestWaiter) {
   std::vector<std::shared_ptr<ClaimCollector>> outs;
