@@ -37,6 +37,7 @@ struct HubCore;
 // case, reached only by watchers slower than their jobs (which then catch up
 // from the store rather than grow).
 inline constexpr size_t kDefaultStreamCapacity = 128;
+// (and at most kStreamBufferBytes of them; see subscription.hpp)
 
 class StreamHub final : public store::StoreObserver {
  public:

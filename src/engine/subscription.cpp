@@ -97,6 +97,11 @@ size_t Subscription::buffered() const {
   return buf_.size();
 }
 
+size_t Subscription::buffered_bytes() const {
+  std::lock_guard<std::mutex> lock(mu_);
+  return buf_bytes_;
+}
+
 uint64_t Subscription::catchups() const {
   std::lock_guard<std::mutex> lock(mu_);
   return catchups_;
@@ -116,7 +121,7 @@ void Subscription::Deliver(const std::vector<const Event*>& events) {
       }
       if (mode_ != Mode::kLive) break;
       if (e->seq <= tail_) continue;  // already read from the store
-      if (e->seq != tail_ + 1 || buf_.size() >= capacity_) {
+      if (e->seq != tail_ + 1 || !FitsLocked(EventBytes(*e))) {
         // Full (a slow consumer) or out of order: never wait, never drop
         // silently - read this and what follows from the store instead.
         mode_ = Mode::kCatchUp;
@@ -125,8 +130,7 @@ void Subscription::Deliver(const std::vector<const Event*>& events) {
         core_->catchups.fetch_add(1, std::memory_order_relaxed);
         continue;
       }
-      buf_.push_back(*e);
-      tail_ = e->seq;
+      PushLocked(*e);
       if (e->type == EventType::kFinal) EndLocked(Mode::kFinal, Status::Ok());
     }
     read = FetchLocked();
@@ -151,7 +155,10 @@ void Subscription::Close(const Status& reason) {
 
 std::optional<store::TapeReadParams> Subscription::FetchLocked() {
   // Refill only below half capacity, so each read fetches a useful amount.
-  if (mode_ != Mode::kCatchUp || fetching_ || buf_.size() > capacity_ / 2) return std::nullopt;
+  if (mode_ != Mode::kCatchUp || fetching_ || buf_.size() > capacity_ / 2 ||
+      buf_bytes_ > kStreamBufferBytes / 2) {
+    return std::nullopt;
+  }
   fetching_ = true;
   store::TapeReadParams p;
   p.job_id = job_id_;
@@ -186,8 +193,10 @@ void Subscription::OnPage(Result<store::TapePage> r) {
           gap = true;
           break;
         }
-        buf_.push_back(e);
-        tail_ = e.seq;
+        // Over the byte budget: the rest is read again once the watcher
+        // has taken some (FetchLocked from PopLocked's caller).
+        if (!FitsLocked(EventBytes(e))) break;
+        PushLocked(e);
         if (e.type == EventType::kFinal) {
           EndLocked(Mode::kFinal, Status::Ok());
           break;
@@ -223,11 +232,22 @@ void Subscription::OnPage(Result<store::TapePage> r) {
   if (read) IssueFetch(*read);
 }
 
+bool Subscription::FitsLocked(size_t bytes) const {
+  return buf_.empty() || (buf_.size() < capacity_ && buf_bytes_ + bytes <= kStreamBufferBytes);
+}
+
+void Subscription::PushLocked(Event e) {
+  buf_bytes_ += EventBytes(e);
+  tail_ = e.seq;
+  buf_.push_back(std::move(e));
+}
+
 PopResult Subscription::PopLocked(Event& out) {
   if (mode_ == Mode::kClosed) return PopResult::kEnd;
   if (buf_.empty()) return mode_ == Mode::kFinal ? PopResult::kEnd : PopResult::kEmpty;
   out = std::move(buf_.front());
   buf_.pop_front();
+  buf_bytes_ -= EventBytes(out);
   last_popped_ = out.seq;
   return PopResult::kEvent;
 }
@@ -235,7 +255,10 @@ PopResult Subscription::PopLocked(Event& out) {
 void Subscription::EndLocked(Mode mode, Status status) {
   mode_ = mode;
   end_ = std::move(status);
-  if (mode == Mode::kClosed) buf_.clear();
+  if (mode == Mode::kClosed) {
+    buf_.clear();
+    buf_bytes_ = 0;
+  }
   if (counted_open_) {
     counted_open_ = false;
     core_->open.fetch_sub(1);

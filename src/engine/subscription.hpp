@@ -61,6 +61,16 @@ enum class PopResult {
   kEnd,    // the stream is over; see end_status()
 };
 
+// Events buffered per watcher are also bounded in bytes (event data plus a fixed overhead
+// per event), so watchers of chatty jobs with large log lines cost no more:
+// 10,000 watchers x 256 KiB is 2.5 GB only if every one of them is stalled
+// behind large events; past the budget a watcher catches up from the store.
+inline constexpr size_t kStreamBufferBytes = 256 * 1024;
+// What one buffered event counts against kStreamBufferBytes.
+inline size_t EventBytes(const Event& e) {
+  return e.data.size() + sizeof(Event);
+}
+
 class Subscription : public std::enable_shared_from_this<Subscription> {
  public:
   // Created only by StreamHub::Subscribe (the tag keeps make_shared usable).
@@ -89,6 +99,8 @@ class Subscription : public std::enable_shared_from_this<Subscription> {
   // reconnecting client resumes.
   Seq last_popped() const;
   size_t buffered() const;
+  // EventBytes() of what is buffered (at most kStreamBufferBytes, or one event).
+  size_t buffered_bytes() const;
   // Times the subscription fell behind and switched to catch-up (test hook).
   uint64_t catchups() const;
 
@@ -111,6 +123,11 @@ class Subscription : public std::enable_shared_from_this<Subscription> {
   void EndLocked(Mode mode, Status status);
   NotifyFn WakeLocked();
 
+  // Whether one more event of `bytes` fits (the first always does, so a
+  // single large event still gets through).
+  bool FitsLocked(size_t bytes) const;
+  void PushLocked(Event e);
+
   const std::shared_ptr<detail::HubCore> core_;
   const JobId job_id_;
   const size_t capacity_;
@@ -119,6 +136,7 @@ class Subscription : public std::enable_shared_from_this<Subscription> {
   std::condition_variable cv_;  // buffer became non-empty or the stream ended
   Mode mode_ = Mode::kCatchUp;  // GUARDED_BY(mu_)
   std::deque<Event> buf_;       // GUARDED_BY(mu_)
+  size_t buf_bytes_ = 0;        // GUARDED_BY(mu_): EventBytes() of what buf_ holds
   Seq tail_ = 0;                // GUARDED_BY(mu_): highest seq ever buffered (or `after`)
   Seq max_live_seen_ = 0;       // GUARDED_BY(mu_): highest live seq seen while catching up
   Seq last_popped_ = 0;         // GUARDED_BY(mu_)

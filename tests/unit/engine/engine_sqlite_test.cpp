@@ -227,6 +227,40 @@ TEST_F(EngineSqliteTest, StalledWatcherHoldsUpNeitherAppendsNorOtherWatchers) {
   EXPECT_EQ(hub_->open_subscriptions(), 0);
 }
 
+// A watcher's buffer is bounded in bytes as well as in events: 40 log lines
+// of 30 KiB do not sit in memory for a watcher that does not read; it
+// catches up from the store, page by page within the same budget, and
+// still gets every event in order.
+TEST_F(EngineSqliteTest, LargeEventsAreBufferedWithinTheByteBudget) {
+  JobId id = Enqueue();
+  auto sub = hub_->Subscribe(id, 0, 128);
+  Event e;
+  ASSERT_EQ(sub->Next(e, kSafety), PopResult::kEvent);  // live from here on
+  auto claim = dispatcher_->Claim(Req(), Duration{0});
+  ASSERT_TRUE(claim.ok() && claim->jobs.size() == 1u);
+  const Lease lease = claim->jobs[0].lease;
+  const std::string line(30 * 1024, 'x');
+  const size_t largest = line.size() + 64 + sizeof(Event);
+  for (int i = 0; i < 40; ++i) {
+    store::AppendParams p{.now = Now(), .lease = lease};
+    p.events.push_back(NewEvent{EventType::kLog, "{\"line\":\"" + line + "\"}"});
+    ASSERT_TRUE(store_->TapeAppend(p).ok());
+  }
+  ASSERT_TRUE(store_->JobFinish({.now = Now(), .lease = lease}).ok());
+  EXPECT_LE(sub->buffered_bytes(), kStreamBufferBytes);
+  EXPECT_LT(sub->buffered(), 40u);
+  EXPECT_GE(sub->catchups(), 1u);
+  Seq want = 2;
+  size_t most = 0;
+  while (sub->Next(e, kSafety) == PopResult::kEvent) {
+    ASSERT_EQ(e.seq, want++);
+    most = std::max(most, sub->buffered_bytes());
+  }
+  EXPECT_EQ(want, 44) << "started, 40 logs, final";
+  EXPECT_LE(most, kStreamBufferBytes + largest);
+  EXPECT_TRUE(sub->end_status().ok());
+}
+
 TEST_F(EngineSqliteTest, WatchAfterNOfFinishedJobGetsTheRestThenEnds) {
   JobId id = Enqueue();
   auto claim = dispatcher_->Claim(Req(), Duration{0});
