@@ -3,6 +3,7 @@
 #include "cli/client_commands.hpp"
 
 #include "cli/client_common.hpp"
+#include "cli/commands_worker.hpp"
 
 namespace jobtape::cli {
 
@@ -15,6 +16,7 @@ void RegisterClientCommands(CLI::App& app) {
   AddRetryCommand(app);
   AddQueuesCommand(app);
   AddHealthCommand(app);
+  AddWorkerCommand(app);
 }
 
 }  // namespace jobtape::cli

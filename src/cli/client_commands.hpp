@@ -1,5 +1,5 @@
 // The client subcommands of `jobtape` (submit, watch, ls, show, cancel,
-// retry, queues, health, ...), which talk to a server over the HTTP API.
+// retry, queues, health, worker, ...), which talk to a server over the HTTP API.
 // main() calls RegisterClientCommands after registering `serve`.
 //
 // Contract with main(): a command's callback returns normally for exit code

@@ -191,13 +191,18 @@ Result<std::vector<ClaimedJob>> Worker::State::ClaimOnce(int max) {
   request.queues = options.queues;
   request.max = max;
   request.worker_id = options.worker_id;
-  request.wait = options.claim_wait;
+  // The worker counts a new lease from when its claim was sent (the server
+  // grants it at some moment of the long poll): a poll longer than
+  // lease_ttl - heartbeat_interval could bring back leases whose local
+  // deadline had passed, and they would be lost before their first renewal.
+  const auto wait = std::min(options.claim_wait, options.lease_ttl - options.heartbeat_interval);
+  request.wait = wait;
   request.lease = options.lease_ttl;
   HttpRequest http;
   http.method = "POST";
   http.target = BuildTarget(client_options.server, "/v1/claims");
   http.body = EncodeClaim(request);
-  http.timeout = client_options.request_timeout + options.claim_wait + kLongPollMargin;
+  http.timeout = client_options.request_timeout + wait + kLongPollMargin;
   auto reply = claim_transport->RoundTrip(http);
   if (!reply.ok()) return reply.status();
   if (reply->status != 200) return StatusFromReply(reply->status, reply->body);

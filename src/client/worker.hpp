@@ -57,8 +57,9 @@ namespace jobtape::client {
 // (and its jobs re-run elsewhere) within this long.
 inline constexpr std::chrono::milliseconds kDefaultWorkerLease{30'000};
 // Long enough that an idle worker costs the server one request per 30 s per
-// worker, well below the server's 55 s clamp and idle timeouts. Stop() does
-// not wait for it: it closes the parked poll's connection.
+// worker (20 s with the default lease: see WorkerOptions::claim_wait), well
+// below the server's 55 s clamp and idle timeouts. Stop() does not wait for
+// it: it closes the parked poll's connection.
 inline constexpr std::chrono::milliseconds kDefaultClaimWait{30'000};
 // Time running handlers get to finish after Stop() before their stop tokens
 // are requested.
@@ -98,7 +99,9 @@ struct WorkerOptions {
   std::chrono::milliseconds heartbeat_interval{0};
   // Shown in the tape's `started` events; empty = "<hostname>-<pid>".
   std::string worker_id;
-  // Long-poll wait of each claim (the server clamps it to 55 s).
+  // Long-poll wait of each claim (the server clamps it to 55 s). At most
+  // lease_ttl - heartbeat_interval is used: a lease counts from when its
+  // claim was sent, so a longer poll could return leases already run out.
   std::chrono::milliseconds claim_wait = kDefaultClaimWait;
   std::chrono::milliseconds shutdown_grace = kDefaultShutdownGrace;
   // Told about every error the worker recovers from by itself (a failed

@@ -23,21 +23,6 @@ namespace {
 
 namespace json = boost::json;
 
-// True once process `pid` is gone (waits on a pidfd: no sleeping), false if
-// it still runs when `guard` passes.
-bool WaitForProcessGone(pid_t pid, std::chrono::milliseconds guard = kGuard) {
-  int fd = static_cast<int>(::syscall(SYS_pidfd_open, pid, 0));
-  if (fd < 0) return errno == ESRCH;
-  pollfd p{fd, POLLIN, 0};
-  int r = ::poll(&p, 1, static_cast<int>(guard.count()));
-  ::close(fd);
-  return r == 1;
-}
-
-bool ProcessExists(pid_t pid) {
-  return ::kill(pid, 0) == 0 || errno != ESRCH;
-}
-
 struct TapeEvent {
   int64_t seq = 0;
   std::string type;
@@ -67,7 +52,10 @@ class ExecutorTest : public ServerTest {
   }
 
   void Start(std::vector<std::string> extra = {}) {
-    std::vector<std::string> args = {"--kinds-dir", kinds_, "--cancel-grace-ms", "1000"};
+    // Keep-alive comments would reset the SSE reads' guard: with none, a job
+    // that never ends fails its test instead of hanging it.
+    std::vector<std::string> args = {"--kinds-dir",           kinds_,  "--cancel-grace-ms", "1000",
+                                     "--stream-keepalive-ms", "600000"};
     args.insert(args.end(), extra.begin(), extra.end());
     StartServer(std::move(args));
   }

@@ -1,11 +1,14 @@
 #include "server_process.hpp"
 
 #include <fcntl.h>
+#include <poll.h>
 #include <signal.h>
 #include <spawn.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <cerrno>
 #include <cstdlib>
 #include <filesystem>
 #include <system_error>
@@ -15,6 +18,19 @@
 extern char** environ;
 
 namespace jobtape::integration {
+
+bool WaitForProcessGone(pid_t pid, std::chrono::milliseconds guard) {
+  int fd = static_cast<int>(::syscall(SYS_pidfd_open, pid, 0));
+  if (fd < 0) return errno == ESRCH;
+  pollfd p{fd, POLLIN, 0};
+  int r = ::poll(&p, 1, static_cast<int>(guard.count()));
+  ::close(fd);
+  return r == 1;
+}
+
+bool ProcessExists(pid_t pid) {
+  return ::kill(pid, 0) == 0 || errno != ESRCH;
+}
 
 TempDir::TempDir() {
   const char* base = std::getenv("TMPDIR");

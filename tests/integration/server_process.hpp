@@ -40,6 +40,12 @@ class TempDir {
   std::string path_;
 };
 
+// True once process `pid` is gone (waits on a pidfd, no sleeping; works for
+// any process, not only children), false if it still runs when `guard` passes.
+bool WaitForProcessGone(pid_t pid, std::chrono::milliseconds guard = kGuard);
+// True while `pid` exists (kill(pid, 0)).
+bool ProcessExists(pid_t pid);
+
 class ServerProcess {
  public:
   // Starts `jobtape serve --data-dir <data_dir> --log-format text

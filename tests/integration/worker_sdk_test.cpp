@@ -470,6 +470,10 @@ TEST_F(WorkerSdkTest, LongFinalizationKeepsTheLeaseAlive) {
 TEST_F(WorkerSdkTest, GracefulStopLetsTheRunningHandlerFinish) {
   WorkerOptions options = Options(2);
   options.claim_wait = milliseconds(55'000);
+  // A lease long enough that the whole 55 s poll is used (the poll is capped
+  // at lease_ttl - heartbeat_interval), so a Stop() that waited for it would
+  // show.
+  options.lease_ttl = milliseconds(120'000);
   options.shutdown_grace = kGuard;
   Worker worker(ClientOptions(), options);
   Gate started, release;
