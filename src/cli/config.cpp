@@ -5,6 +5,7 @@
 
 #include <charconv>
 #include <functional>
+#include <span>
 
 #include "cli/node_id.hpp"
 #include "http/auth.hpp"
@@ -27,6 +28,21 @@ Status ParseNumber(std::string_view key, const std::string& text, T& out) {
   }
   out = value;
   return Status::Ok();
+}
+
+// true/false (also 1/0, yes/no, on/off: what env files and flags tend to say).
+Status ParseBool(std::string_view key, const std::string& text, bool& out) {
+  static constexpr std::string_view kTrue[] = {"true", "1", "yes", "on"};
+  static constexpr std::string_view kFalse[] = {"false", "0", "no", "off"};
+  for (bool value : {true, false}) {
+    for (std::string_view word : value ? std::span(kTrue) : std::span(kFalse)) {
+      if (text == word) {
+        out = value;
+        return Status::Ok();
+      }
+    }
+  }
+  return Invalid(key, "not a boolean (true or false): '" + text + "'");
 }
 
 Status ParseMillis(std::string_view key, const std::string& text, std::chrono::milliseconds& out) {
@@ -63,6 +79,11 @@ Setter Number(T ServerConfig::*member) {
 Setter Millis(std::chrono::milliseconds ServerConfig::*member) {
   return [member](std::string_view k, const std::string& v, ServerConfig& c) {
     return ParseMillis(k, v, c.*member);
+  };
+}
+Setter Bool(bool ServerConfig::*member) {
+  return [member](std::string_view k, const std::string& v, ServerConfig& c) {
+    return ParseBool(k, v, c.*member);
   };
 }
 Setter Text(std::string ServerConfig::*member) {
@@ -129,6 +150,18 @@ const std::vector<Option>& Options() {
         "On SIGTERM/SIGINT, time requests in flight get to finish. "
         "Default 10000"},
        Millis(&ServerConfig::shutdown_timeout)},
+      {{"reap_expired_leases",
+        "Reaper rule: end attempts whose worker stopped renewing the lease (retried or "
+        "failed). false leaves them running, counted as deferrals. Default true"},
+       Bool(&ServerConfig::reap_expired_leases)},
+      {{"reap_runtime_backstop",
+        "Reaper rule: end attempts past their job's timeout whatever their heartbeats "
+        "say. false leaves them running, counted as deferrals. Default true"},
+       Bool(&ServerConfig::reap_runtime_backstop)},
+      {{"reap_cancel_grace",
+        "Reaper rule: end cancelled attempts whose grace ran out as cancelled. false "
+        "leaves them running, counted as deferrals. Default true"},
+       Bool(&ServerConfig::reap_cancel_grace)},
       {{"kinds_dir",
         "Directory of job kind files (*.toml) the built-in executor runs; rescanned "
         "when it changes. Empty: no built-in executor. Default empty"},
@@ -214,10 +247,12 @@ Status LoadConfigFile(const std::string& file, ServerConfig& config) {
     std::string text;
     if (auto s = value.value<std::string>()) {
       text = *s;
+    } else if (auto b = value.value<bool>(); b && value.is_boolean()) {
+      text = *b ? "true" : "false";
     } else if (auto i = value.value<int64_t>()) {
       text = std::to_string(*i);
     } else {
-      return Invalid(key, "must be a string or an integer");
+      return Invalid(key, "must be a string, an integer or a boolean");
     }
     JT_RETURN_IF_ERROR(SetConfigOption(key, text, config));
   }

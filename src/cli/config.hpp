@@ -50,6 +50,12 @@ struct ServerConfig {
   std::chrono::milliseconds cancel_grace{10'000};
   std::chrono::milliseconds shutdown_timeout{10'000};
 
+  // The reaper's rules (R5, R8; store::ReapRules): each can be switched off,
+  // leaving its attempts running and counted as deferrals.
+  bool reap_expired_leases = true;
+  bool reap_runtime_backstop = true;
+  bool reap_cancel_grace = true;
+
   // The built-in executor: runs the kinds defined in kinds_dir (empty: off).
   std::string kinds_dir;
   int executor_slots = 8;

@@ -30,6 +30,7 @@ std::string TypeName(std::string_view key) {
   if (key == "log_level") return "LEVEL";
   if (key == "log_format") return "auto|text|json";
   if (key.size() > 3 && key.substr(key.size() - 3) == "_ms") return "MS";
+  if (key.starts_with("reap_")) return "true|false";
   return "N";
 }
 

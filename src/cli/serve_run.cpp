@@ -158,13 +158,27 @@ int RunServer(const ServerConfig& config) {
                  recovered->interrupted, *node_id);
   }
   http::Metrics metrics;
-  engine::Reaper reaper(
-      *store, clock, {.registry = &snapshots, .on_reaped = [&metrics](const store::ReapResult& r) {
-                        metrics.LeasesReaped(r);
-                        spdlog::info(
-                            "reaper: {} leases expired, {} cancels completed, {} timed out",
-                            r.expired, r.cancelled, r.timed_out);
-                      }});
+  const store::ReapRules reap_rules{.expired_leases = config.reap_expired_leases,
+                                    .runtime_backstop = config.reap_runtime_backstop,
+                                    .cancel_grace = config.reap_cancel_grace};
+  if (!(reap_rules == store::ReapRules{})) {
+    spdlog::warn("reaper rules switched off:{}{}{} (their attempts are left running)",
+                 reap_rules.expired_leases ? "" : " reap_expired_leases",
+                 reap_rules.runtime_backstop ? "" : " reap_runtime_backstop",
+                 reap_rules.cancel_grace ? "" : " reap_cancel_grace");
+  }
+  engine::Reaper reaper(*store, clock,
+                        {.registry = &snapshots,
+                         .rules = reap_rules,
+                         .on_reaped = [&metrics](const store::ReapResult& r) {
+                           metrics.LeasesReaped(r);
+                           if (r.reaped() > 0 || r.raced > 0) {
+                             spdlog::info(
+                                 "reaper: {} leases expired, {} cancels completed, {} timed out, "
+                                 "{} lost to a concurrent change",
+                                 r.expired, r.cancelled, r.timed_out, r.raced);
+                           }
+                         }});
 
   http::ServerContext ctx{.store = *store,
                           .dispatcher = dispatcher,

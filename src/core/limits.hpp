@@ -23,6 +23,11 @@ inline constexpr std::size_t kMaxNameLength = 128;
 inline constexpr std::size_t kDefaultMaxPayloadBytes = 256 * 1024;
 // Per-event data: a progress message or a log line, not a file.
 inline constexpr std::size_t kDefaultMaxEventBytes = 64 * 1024;
+// A page of jobs (GET /v1/jobs) or of a tape (GET .../events) stops early once
+// its payloads, results and event data reach this, so `limit=1000` of 256 KiB
+// payloads or `limit=10000` of 64 KiB events cannot build a reply of hundreds
+// of megabytes; the reader continues from the cursor / the last seq.
+inline constexpr std::size_t kMaxReadPageBytes = 4 * 1024 * 1024;
 // Batch submission size (DESIGN §3).
 inline constexpr std::size_t kDefaultMaxBatch = 1000;
 inline constexpr std::size_t kDefaultMaxEventsPerAppend = 1000;
@@ -54,6 +59,7 @@ struct Limits {
   std::size_t max_batch = kDefaultMaxBatch;
   std::size_t max_events_per_append = kDefaultMaxEventsPerAppend;
   std::size_t max_claim = kDefaultMaxClaim;
+  std::size_t max_read_page_bytes = kMaxReadPageBytes;
 };
 
 // True if `name` matches [A-Za-z0-9_.:-]{1,128}.

@@ -1,6 +1,7 @@
 #include "engine/reaper.hpp"
 
 #include <algorithm>
+#include <map>
 
 namespace jobtape::engine {
 
@@ -38,20 +39,34 @@ void Reaper::Stop() {
 
 ReaperCycleStats Reaper::RunOnce(TimePoint now) {
   ReaperCycleStats stats;
+  store::ReapResult cycle;
   std::string error;
   const int batch = std::max(1, options_.batch);
-  while (true) {
-    auto r = store_.LeasesReapExpired({.now = now, .limit = batch});
+  for (bool first = true;; first = false) {
+    auto r = store_.LeasesReapExpired({.now = now, .limit = batch, .rules = options_.rules});
     if (!r.ok()) {
       stats.error = true;
       error = r.status().ToString();
       break;
     }
-    stats.expired += r->expired;
-    stats.cancelled += r->cancelled;
-    stats.timed_out += r->timed_out;
-    if (!r->job_ids.empty() && options_.on_reaped) options_.on_reaped(*r);
-    if (static_cast<int>(r->job_ids.size()) < batch) break;
+    // Every call of a cycle sees the same deferred attempts (same `now`,
+    // same rules; they are never selected): count them once.
+    if (!first) {
+      r->deferred = 0;
+      for (auto& [queue, counts] : r->queues)
+        counts.deferred = 0;
+    }
+    cycle += *r;
+    for (const auto& [queue, counts] : r->queues)
+      cycle.queues[queue] += counts;
+    cycle.job_ids.insert(cycle.job_ids.end(), r->job_ids.begin(), r->job_ids.end());
+    // Deferred attempts are not selected, so a full batch means more may wait.
+    if (r->reaped() + r->raced < batch) break;
+  }
+  static_cast<store::ReapCounts&>(stats) = cycle;
+  if (options_.on_reaped && (cycle.reaped() > 0 || cycle.deferred > 0 || cycle.raced > 0)) {
+    std::erase_if(cycle.queues, [](const auto& q) { return q.second == store::ReapCounts{}; });
+    options_.on_reaped(cycle);
   }
 
   std::lock_guard<std::mutex> lock(mu_);
@@ -59,6 +74,8 @@ ReaperCycleStats Reaper::RunOnce(TimePoint now) {
   counters_.expired += static_cast<uint64_t>(stats.expired);
   counters_.cancelled += static_cast<uint64_t>(stats.cancelled);
   counters_.timed_out += static_cast<uint64_t>(stats.timed_out);
+  counters_.deferred += static_cast<uint64_t>(stats.deferred);
+  counters_.raced += static_cast<uint64_t>(stats.raced);
   if (stats.error) {
     ++counters_.errors;
     last_error_ = error;
@@ -74,6 +91,8 @@ ReaperCycleStats Reaper::RunOnce(TimePoint now) {
       {"expired", static_cast<int64_t>(counters_.expired)},
       {"cancelled", static_cast<int64_t>(counters_.cancelled)},
       {"timed_out", static_cast<int64_t>(counters_.timed_out)},
+      {"deferred", static_cast<int64_t>(counters_.deferred)},
+      {"raced", static_cast<int64_t>(counters_.raced)},
       {"errors", static_cast<int64_t>(counters_.errors)},
   };
   cell_->Publish(std::move(s));

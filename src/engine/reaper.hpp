@@ -3,6 +3,9 @@
 // Each cycle calls Store::LeasesReapExpired(now) until a call comes back
 // short: expired leases are retried or failed, cancel requests whose grace
 // ran out end cancelled, attempts past their runtime backstop are failed.
+// Each of the three rules can be switched off (ReaperOptions::rules; see
+// store::ReapRules): its attempts are then left running and counted as
+// deferrals (store::ReapResult defines them).
 // The store does all of it with compare-and-set, so a reaper on every node
 // (or a reaper racing a late worker) never advances a job twice; the reaper
 // itself holds no job state. Liveness is the lease alone: a job whose worker
@@ -44,7 +47,11 @@ struct ReaperOptions {
   int batch = kDefaultReapBatch;
   // When set, the snapshot cell is registered there under `name`.
   SnapshotRegistry* registry = nullptr;
-  // Called (on the reaper thread) after each store call that reaped something.
+  // Which rules act; a switched-off rule's attempts are deferred.
+  store::ReapRules rules;
+  // Called (on the reaper thread) after each cycle that reaped, deferred or
+  // raced over anything, with the cycle's totals and per-queue counts (each
+  // deferred attempt counted once per cycle).
   std::function<void(const store::ReapResult&)> on_reaped;
 };
 
@@ -54,13 +61,12 @@ struct ReaperCounters {
   uint64_t expired = 0;    // leases that ran out
   uint64_t cancelled = 0;  // cancel grace ran out
   uint64_t timed_out = 0;  // runtime backstop hit
+  uint64_t deferred = 0;   // deferrals: per cycle, attempts left running as their rules are off
+  uint64_t raced = 0;      // selected, but renewed/finished/reaped by someone else first
   uint64_t errors = 0;     // store calls that failed
 };
 
-struct ReaperCycleStats {
-  int expired = 0;
-  int cancelled = 0;
-  int timed_out = 0;
+struct ReaperCycleStats : store::ReapCounts {
   bool error = false;
 };
 

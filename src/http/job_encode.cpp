@@ -104,7 +104,7 @@ void WriteLease(JsonWriter& w, const Lease& lease) {
   w.EndObject();
 }
 
-void WriteQueueInfo(JsonWriter& w, const store::QueueInfo& queue) {
+void WriteQueueInfo(JsonWriter& w, const store::QueueInfo& queue, const QueueReaperTotals& reaper) {
   w.BeginObject();
   w.Key("name").String(queue.name);
   w.Key("paused").Bool(queue.paused);
@@ -117,6 +117,17 @@ void WriteQueueInfo(JsonWriter& w, const store::QueueInfo& queue) {
   w.Key("counts").BeginObject();
   for (int i = 0; i < kJobStateCount; ++i) {
     w.Key(JobStateName(static_cast<JobState>(i))).Int(queue.counts[i]);
+  }
+  w.EndObject();
+  w.Key("reaper").BeginObject();
+  const std::pair<const char*, uint64_t> reaper_totals[] = {
+      {"lease_expired", reaper.lease_expired},
+      {"runtime_backstop", reaper.runtime_backstop},
+      {"cancel_grace", reaper.cancel_grace},
+      {"deferred", reaper.deferred},
+      {"raced", reaper.raced}};
+  for (const auto& [key, total] : reaper_totals) {
+    w.Key(key).Int(static_cast<int64_t>(total));
   }
   w.EndObject();
   w.EndObject();

@@ -9,6 +9,7 @@
 // Thread-safety: pure functions.
 #pragma once
 
+#include <cstdint>
 #include <string>
 #include <string_view>
 
@@ -32,7 +33,19 @@ void WriteEvent(JsonWriter& w, const Event& event);
 void WriteLease(JsonWriter& w, const Lease& lease);
 // {"name":"default","paused":false,"max_concurrent":null,
 //  "counts":{"scheduled":0,"queued":0,"running":0,"succeeded":0,"failed":0,"cancelled":0}}
-void WriteQueueInfo(JsonWriter& w, const store::QueueInfo& queue);
+// What the reaper did to one queue's attempts since the server started
+// (store::ReapResult defines deferrals and races); kept by Metrics.
+struct QueueReaperTotals {
+  uint64_t lease_expired = 0;     // expired leases reclaimed
+  uint64_t runtime_backstop = 0;  // attempts ended past their timeout
+  uint64_t cancel_grace = 0;      // cancelled attempts ended after their grace
+  uint64_t deferred = 0;          // deferrals: per reaper cycle, attempts left running
+  uint64_t raced = 0;             // changed by someone else between selection and update
+};
+
+// A queue as GET /v1/queues shows it, with its `reaper` totals.
+void WriteQueueInfo(JsonWriter& w, const store::QueueInfo& queue,
+                    const QueueReaperTotals& reaper = {});
 // {"id":1,"state":"queued","duplicate":false}
 void WriteEnqueuedJob(JsonWriter& w, const store::EnqueuedJob& job);
 

@@ -35,6 +35,11 @@ JT_SYNC(QueueInfo, QueueUpdate, QueueUpdateParams)
 JT_SYNC(Job, JobGet, JobId)
 JT_SYNC(JobPage, JobsList, ListParams)
 JT_SYNC(TapePage, TapeRead, TapeReadParams)
+JT_SYNC(ScheduleUpsertResult, ScheduleUpsert, ScheduleUpsertParams)
+JT_SYNC(Schedule, ScheduleDelete, std::string)
+JT_SYNC(SchedulesFireDueResult, SchedulesFireDue, SchedulesFireDueParams)
+JT_SYNC(Schedule, ScheduleGet, std::string)
+JT_SYNC(SchedulePage, SchedulesList, SchedulesListParams)
 
 #undef JT_SYNC
 
@@ -44,6 +49,22 @@ Result<std::vector<QueueInfo>> Store::QueuesList() {
 
 Result<StoreHealth> Store::Health() {
   return Wait<StoreHealth>([&](auto done) { HealthAsync(std::move(done)); });
+}
+
+std::string_view MisfirePolicyName(MisfirePolicy policy) {
+  switch (policy) {
+    case MisfirePolicy::kSkip:
+      return "skip";
+    case MisfirePolicy::kRunOnce:
+      return "run_once";
+  }
+  return "skip";
+}
+
+std::optional<MisfirePolicy> ParseMisfirePolicy(std::string_view name) {
+  if (name == "skip") return MisfirePolicy::kSkip;
+  if (name == "run_once") return MisfirePolicy::kRunOnce;
+  return std::nullopt;
 }
 
 }  // namespace jobtape::store

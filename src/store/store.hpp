@@ -20,9 +20,11 @@
 #pragma once
 
 #include <functional>
+#include <map>
 #include <memory>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "core/clock.hpp"
@@ -119,15 +121,72 @@ struct RetryParams {
   JobId id = 0;  // a terminal failed or cancelled job
 };
 
+// The reaper's three rules, each of which can be switched off (R5, R8). A
+// running attempt whose lease ran out (lease_expires_at <= now) falls under
+// one or more of them:
+//  - cancel grace: a cancel was requested and its grace is over
+//    (cancel_deadline_at <= now); the attempt ends and the job is cancelled;
+//  - runtime backstop: the job's timeout is over (deadline_at <= now); the
+//    attempt ends `timeout` (retried with backoff, or failed when out of
+//    attempts), whatever its heartbeats say;
+//  - expired lease: the lease ran out on its own, before any deadline capped
+//    it (lease_expires_at < cancel_deadline_at and < deadline_at, where set):
+//    the worker stopped renewing it. The attempt ends `lease_expired`.
+// (Heartbeats never extend a lease past either deadline, so every attempt
+// with an expired lease falls under at least one rule.) The first rule that
+// applies and is switched on, in the order above, ends the attempt; an
+// attempt whose rules are all off is left running (a deferral, below). So
+// with the backstop off an attempt past its timeout stays running (its worker
+// may still complete it, though heartbeats past the deadline are refused),
+// while a worker that went silent before the deadline is still reclaimed as
+// an expired lease.
+struct ReapRules {
+  bool expired_leases = true;
+  bool runtime_backstop = true;
+  bool cancel_grace = true;
+  bool operator==(const ReapRules&) const = default;
+};
+
 struct ReapParams {
   TimePoint now;
   int limit = 1000;  // at most this many jobs per call (the caller loops)
+  ReapRules rules;
 };
-struct ReapResult {
-  int expired = 0;    // leases expired: retried or failed
+
+// What one reap call did, as totals and per queue.
+//
+// A *deferral* is an attempt whose lease had run out at `now` that the call
+// saw and left running because every rule it falls under is switched off.
+// Deferred attempts are not in `job_ids` and do not count against `limit`;
+// each call counts every deferred attempt it sees once, so an attempt left
+// deferred for a minute under a 1 s reaper counts about 60 times (the
+// counter's rate is the number of attempts held back).
+//
+// A *race* is an attempt the call selected whose compare-and-set then found
+// it changed: its lease renewed, or the attempt finished or reaped by someone
+// else, between selection and update. The call leaves it to whoever changed
+// it (it is not a deferral: nothing was held back). A store that selects and
+// updates in one serialized transaction (SQLite) never races.
+struct ReapCounts {
+  int expired = 0;    // expired lease: retried or failed
   int cancelled = 0;  // cancel grace ran out: cancelled
   int timed_out = 0;  // runtime backstop hit: failed for retry or terminal
-  std::vector<JobId> job_ids;
+  int deferred = 0;   // left running: its rules are switched off
+  int raced = 0;      // selected, but changed by someone else first
+  int reaped() const { return expired + cancelled + timed_out; }
+  ReapCounts& operator+=(const ReapCounts& o) {
+    expired += o.expired;
+    cancelled += o.cancelled;
+    timed_out += o.timed_out;
+    deferred += o.deferred;
+    raced += o.raced;
+    return *this;
+  }
+  bool operator==(const ReapCounts&) const = default;
+};
+struct ReapResult : ReapCounts {
+  std::vector<JobId> job_ids;                // the attempts ended, one per job
+  std::map<std::string, ReapCounts> queues;  // by queue; only queues with non-zero counts
 };
 
 struct RecoverParams {
@@ -174,6 +233,86 @@ struct QueueUpdateParams {
   std::string name;
   std::optional<std::optional<int>> max_concurrent;  // outer: change it; inner: absent = unlimited
   std::optional<bool> paused;
+};
+
+// ---- schedules (cron) ----
+
+// What to do with fires a schedule missed (the server was down, or the loop
+// was stalled, longer than SchedulesFireDueParams::misfire_grace).
+enum class MisfirePolicy : uint8_t {
+  kSkip,     // drop every missed fire; wait for the next fire after now
+  kRunOnce,  // enqueue one job for the whole missed stretch, then continue
+};
+std::string_view MisfirePolicyName(MisfirePolicy policy);  // "skip", "run_once"
+std::optional<MisfirePolicy> ParseMisfirePolicy(std::string_view name);
+
+// What an operator defines. Validated by ValidateScheduleUpsert
+// (store/schedule_rules.hpp).
+struct ScheduleSpec {
+  std::string name;              // [A-Za-z0-9_.:-]{1,119} (kMaxScheduleNameLength); the key
+  std::string cron;              // 5 fields or a macro (store/cron.hpp)
+  std::string timezone = "UTC";  // IANA zone the expression's wall times are in
+  // The job each fire enqueues. run_at, idempotency_key and retry_of must be
+  // empty: each fire sets idempotency_key "schedule:<name>:<fire µs>" and adds
+  // the tag "schedule:<name>" (so at most kMaxTags - 1 tags here).
+  JobSpec job;
+  MisfirePolicy misfire = MisfirePolicy::kSkip;
+  bool paused = false;  // a paused schedule never fires; resuming skips what it missed
+};
+
+struct Schedule {
+  ScheduleSpec spec;
+  std::optional<TimePoint> next_fire_at;  // absent: the expression never fires again
+  std::optional<TimePoint> last_fire_at;  // the fire time of the newest job it enqueued
+  std::optional<JobId> last_job_id;
+  TimePoint created_at;
+  TimePoint updated_at;
+};
+
+struct ScheduleUpsertParams {
+  TimePoint now;
+  ScheduleSpec spec;
+};
+struct ScheduleUpsertResult {
+  Schedule schedule;
+  bool created = false;  // false: an existing schedule was replaced
+};
+
+struct SchedulesListParams {
+  int limit = 100;    // 1..1000
+  std::string after;  // names after this one (ascending); empty = from the start
+};
+struct SchedulePage {
+  std::vector<Schedule> schedules;  // by name
+  std::optional<std::string> next_after;
+};
+
+// A fire closer than this to `now` is on time, whatever the misfire policy;
+// older due fires are misfires. A minute covers a loop that woke late on a
+// busy machine or a short restart, and is the granularity of cron itself.
+inline constexpr Duration kDefaultMisfireGrace = std::chrono::minutes(1);
+
+struct SchedulesFireDueParams {
+  TimePoint now;
+  int limit = 100;  // schedules per call, 1..1000 (bounds one transaction; the caller loops)
+  Duration misfire_grace = kDefaultMisfireGrace;  // 0..1 day
+};
+struct FiredSchedule {
+  std::string name;
+  TimePoint fire_at;  // the fire time the job stands for
+  JobId job_id = 0;
+  bool duplicate = false;  // the fire's idempotency key matched an existing job
+  bool catch_up = false;   // run_once: this job stands for missed fires
+};
+struct SchedulesFireDueResult {
+  std::vector<FiredSchedule> fired;
+  int skipped = 0;  // schedules whose missed fires were dropped (kSkip)
+  // Schedules whose next fire could not be computed (e.g. their zone vanished
+  // from the tz database); their next_fire_at is cleared and they stop.
+  std::vector<std::string> failed;
+  bool more = false;                      // the limit was hit: call again
+  std::optional<TimePoint> next_fire_at;  // earliest of the unpaused schedules, after the call
+  int64_t active = 0;                     // unpaused schedules
 };
 
 // Things the store tells its observers after a commit. Called on a store
@@ -227,11 +366,38 @@ class Store {
   virtual void AttemptsRecoverAsync(RecoverParams p, Done<RecoverResult> done) = 0;
   virtual void QueueUpdateAsync(QueueUpdateParams p, Done<QueueInfo> done) = 0;
 
+  // Creates or replaces a schedule. Validates cron, zone and template first
+  // (kInvalidArgument/kPayloadTooLarge/kLimitExceeded, nothing written).
+  // next_fire_at is the first fire after `now`, except that an update keeping
+  // cron, zone and pause state keeps a pending next_fire_at (so editing the
+  // template neither skips nor repeats a fire); last_fire_at/last_job_id and
+  // created_at survive an update.
+  virtual void ScheduleUpsertAsync(ScheduleUpsertParams p, Done<ScheduleUpsertResult> done) = 0;
+  // Removes a schedule and returns it as it was; kNotFound if absent. Jobs it
+  // already enqueued are untouched.
+  virtual void ScheduleDeleteAsync(std::string name, Done<Schedule> done) = 0;
+  // Fires every unpaused schedule whose next_fire_at <= now (at most
+  // `limit`, earliest first). Per schedule, in one transaction with the rest
+  // of the call: at most one job from its template (through the same path as
+  // JobsEnqueue: `created` event, counts, observers), last_fire_at and
+  // last_job_id, and next_fire_at set to its first fire strictly after now.
+  // Which fire the job stands for: the first fire within misfire_grace of now
+  // if there is one (on time, both policies); otherwise the missed fires are
+  // dropped (kSkip, counted in `skipped`) or the first of them fires once
+  // (kRunOnce, catch_up). A crash before commit leaves everything as it was,
+  // so a fire is never lost nor doubled; each fire's idempotency key guards
+  // against doubles a second time.
+  virtual void SchedulesFireDueAsync(SchedulesFireDueParams p,
+                                     Done<SchedulesFireDueResult> done) = 0;
+
   virtual void JobGetAsync(JobId id, Done<Job> done) = 0;
   virtual void JobsListAsync(ListParams p, Done<JobPage> done) = 0;
   virtual void TapeReadAsync(TapeReadParams p, Done<TapePage> done) = 0;
   virtual void QueuesListAsync(Done<std::vector<QueueInfo>> done) = 0;
   virtual void HealthAsync(Done<StoreHealth> done) = 0;
+  // kNotFound if there is no schedule `name`.
+  virtual void ScheduleGetAsync(std::string name, Done<Schedule> done) = 0;
+  virtual void SchedulesListAsync(SchedulesListParams p, Done<SchedulePage> done) = 0;
 
   virtual StoreStats Stats() const = 0;
   virtual const Limits& limits() const = 0;
@@ -253,6 +419,11 @@ class Store {
   Result<TapePage> TapeRead(TapeReadParams p);
   Result<std::vector<QueueInfo>> QueuesList();
   Result<StoreHealth> Health();
+  Result<ScheduleUpsertResult> ScheduleUpsert(ScheduleUpsertParams p);
+  Result<Schedule> ScheduleDelete(std::string name);
+  Result<SchedulesFireDueResult> SchedulesFireDue(SchedulesFireDueParams p);
+  Result<Schedule> ScheduleGet(std::string name);
+  Result<SchedulePage> SchedulesList(SchedulesListParams p);
 };
 
 }  // namespace jobtape::store

@@ -105,8 +105,59 @@ TEST_F(WorkerApiTest, ExpiredLeaseIsReapedAndTheJobRetried) {
   EXPECT_EQ(api.Post(leases[0].Path("heartbeat"), leases[0].Body()).status, 409);
   TestLease second = ClaimOne(api, "reap");
   EXPECT_EQ(second.attempt, 2);
-  EXPECT_NE(api.Get("/metrics").body.find("jobtape_reaped_total{reason=\"lease_expired\"} 1"),
+  EXPECT_NE(api.Get("/metrics")
+                .body.find("jobtape_reaped_total{queue=\"reap\",reason=\"lease_expired\"} 1"),
             std::string::npos);
+  // GET /v1/queues shows the reaper's totals per queue.
+  ApiReply queues = api.Get("/v1/queues");
+  ASSERT_EQ(queues.status, 200) << queues.body;
+  bool found = false;
+  for (const auto& q : queues.json.at("queues").as_array()) {
+    const auto& reaper = q.at("reaper").as_object();
+    if (q.at("name") != "reap") {
+      EXPECT_EQ(reaper.at("lease_expired"), 0) << q;
+      continue;
+    }
+    found = true;
+    EXPECT_EQ(reaper.at("lease_expired"), 1) << q;
+    EXPECT_EQ(reaper.at("runtime_backstop"), 0) << q;
+    EXPECT_EQ(reaper.at("cancel_grace"), 0) << q;
+    EXPECT_EQ(reaper.at("deferred"), 0) << q;
+    EXPECT_EQ(reaper.at("raced"), 0) << q;
+  }
+  EXPECT_TRUE(found) << queues.body;
+}
+
+// With reap_expired_leases off, a silent worker's attempt stays running and
+// each reaper cycle that sees it counts a deferral, per queue.
+class ReaperSwitchedOffTest : public WorkerApiTest {
+ protected:
+  void SetUp() override { StartServer({"--reap-expired-leases", "false"}); }
+};
+
+TEST_F(ReaperSwitchedOffTest, ExpiredLeaseIsDeferredAndShownPerQueue) {
+  Api api(port());
+  int64_t id = api.Submit("held");
+  ApiReply claimed = api.Post("/v1/claims", R"({"queues":["held"],"lease_ms":1000})");
+  ASSERT_EQ(LeasesOf(claimed).size(), 1u) << claimed.body;
+  // The lease runs out after 1 s; the reaper (every second) then defers it.
+  int64_t deferred = 0;
+  const auto deadline = std::chrono::steady_clock::now() + kGuard;
+  while (deferred < 2 && std::chrono::steady_clock::now() < deadline) {
+    ApiReply queues = api.Get("/v1/queues");
+    ASSERT_EQ(queues.status, 200) << queues.body;
+    for (const auto& q : queues.json.at("queues").as_array()) {
+      if (q.at("name") == "held") deferred = q.at("reaper").at("deferred").as_int64();
+    }
+  }
+  ASSERT_GE(deferred, 2) << "the reaper never deferred the expired lease";
+  ApiReply job = api.Get("/v1/jobs/" + std::to_string(id));
+  EXPECT_EQ(job.json.at("state"), "running") << job.body;
+  EXPECT_EQ(job.json.at("attempt"), 1) << job.body;
+  std::string metrics = api.Get("/metrics").body;
+  EXPECT_NE(metrics.find("jobtape_reaped_total{queue=\"held\",reason=\"deferred\"}"),
+            std::string::npos);
+  EXPECT_EQ(metrics.find("reason=\"lease_expired\""), std::string::npos);
 }
 
 TEST_F(WorkerApiTest, WrongTokenOrAttemptIsStale) {

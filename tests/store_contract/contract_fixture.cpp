@@ -14,6 +14,7 @@ Limits ContractLimits() {
   limits.max_batch = 20;
   limits.max_events_per_append = 10;
   limits.max_claim = 50;
+  limits.max_read_page_bytes = 16 * 1024;
   return limits;
 }
 

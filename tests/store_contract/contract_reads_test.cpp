@@ -119,6 +119,51 @@ TEST_P(StoreContract, TapeReadHonoursAfterAndLimit) {
   EXPECT_EQ(head->events[0].job_id, id);
 }
 
+// Pages are bounded in bytes as well as in items (kMaxReadPageBytes): large
+// events and payloads end a page early, and reading on from the last seq /
+// the cursor gets the rest, each item once.
+TEST_P(StoreContract, LargeItemsEndAPageEarlyAndNothingIsLost) {
+  JobId id = Enqueue();
+  ClaimedJob c = ClaimOne();
+  // The contract store's limits: 1 KiB events, pages of 16 KiB.
+  const std::string line(900, 'y');
+  const int kEvents = 100;  // 90 KB of event data
+  for (int i = 0; i < kEvents; i += 10) {
+    ASSERT_OK(Append(c.lease, std::vector<NewEvent>(
+                                  10, NewEvent{EventType::kLog, "{\"line\":\"" + line + "\"}"})));
+  }
+  auto first = store().TapeRead({id, 0, 10'000});
+  ASSERT_OK(first);
+  EXPECT_LT(first->events.size(), static_cast<std::size_t>(kEvents + 2));
+  std::size_t bytes = 0;
+  for (const Event& e : first->events)
+    bytes += e.data.size();
+  EXPECT_LT(bytes, 16 * 1024 + line.size() + 100);
+  Seq seq = 0;
+  for (Seq after = 0;;) {
+    auto page = store().TapeRead({id, after, 10'000});
+    ASSERT_OK(page);
+    if (page->events.empty()) break;
+    for (const Event& e : page->events)
+      ASSERT_EQ(e.seq, ++seq);
+    after = page->events.back().seq;
+  }
+  EXPECT_EQ(seq, kEvents + 2);  // created, started, the logs
+
+  JobSpec big = Spec("bulky");
+  big.payload = "\"" + std::string(3000, 'p') + "\"";
+  for (int i = 0; i < 2; ++i)
+    EnqueueBatch(std::vector<JobSpec>(20, big));  // 120 KB of payloads
+  ListParams lp;
+  lp.queue = "bulky";
+  lp.limit = 1000;
+  auto page = store().JobsList(lp);
+  ASSERT_OK(page);
+  EXPECT_LT(page->jobs.size(), 40u);
+  ASSERT_TRUE(page->next_cursor.has_value());
+  EXPECT_EQ(ListAll(lp).size(), 40u);
+}
+
 TEST_P(StoreContract, QueuesListCountsJobsPerState) {
   EnqueueBatch(std::vector<JobSpec>(3, Spec("qa")));
   JobSpec later = Spec("qa");

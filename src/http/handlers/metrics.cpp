@@ -93,8 +93,10 @@ struct Metrics::Impl {
                   .Add({})),
         reaped(prom::BuildCounter()
                    .Name("jobtape_reaped_total")
-                   .Help("Attempts ended by the reaper: lease expired, cancel grace over, "
-                         "runtime backstop")
+                   .Help("Reaper actions by queue and reason: lease_expired, "
+                         "runtime_backstop, cancel_grace (attempts ended); deferred (an "
+                         "expired attempt left running because its rules are off, counted "
+                         "once per reaper cycle); raced (changed by someone else first)")
                    .Register(*registry)),
         jobs(prom::BuildGauge()
                  .Name("jobtape_jobs")
@@ -173,6 +175,9 @@ struct Metrics::Impl {
   std::unordered_map<SeriesKey, prom::Counter*, SeriesKeyHash> request_series;    // GUARDED_BY
   std::unordered_map<SeriesKey, prom::Histogram*, SeriesKeyHash> latency_series;  // GUARDED_BY
 
+  mutable std::mutex reaper_mu;
+  std::map<std::string, QueueReaperTotals> reaper_totals;  // GUARDED_BY(reaper_mu)
+
   std::mutex render_mu;
   uint64_t last_commits = 0;                      // GUARDED_BY(render_mu)
   uint64_t last_requests = 0;                     // GUARDED_BY(render_mu)
@@ -241,9 +246,29 @@ void Metrics::StaleLease() {
 }
 
 void Metrics::LeasesReaped(const store::ReapResult& r) {
-  if (r.expired > 0) impl_->reaped.Add({{"reason", "lease_expired"}}).Increment(r.expired);
-  if (r.cancelled > 0) impl_->reaped.Add({{"reason", "cancel_grace"}}).Increment(r.cancelled);
-  if (r.timed_out > 0) impl_->reaped.Add({{"reason", "timeout"}}).Increment(r.timed_out);
+  Impl& m = *impl_;
+  std::lock_guard<std::mutex> lock(m.reaper_mu);
+  for (const auto& [queue, c] : r.queues) {
+    QueueReaperTotals& t = m.reaper_totals[queue];
+    const std::pair<const char*, int> reasons[] = {{"lease_expired", c.expired},
+                                                   {"runtime_backstop", c.timed_out},
+                                                   {"cancel_grace", c.cancelled},
+                                                   {"deferred", c.deferred},
+                                                   {"raced", c.raced}};
+    for (const auto& [reason, n] : reasons) {
+      if (n > 0) m.reaped.Add({{"queue", queue}, {"reason", reason}}).Increment(n);
+    }
+    t.lease_expired += static_cast<uint64_t>(c.expired);
+    t.runtime_backstop += static_cast<uint64_t>(c.timed_out);
+    t.cancel_grace += static_cast<uint64_t>(c.cancelled);
+    t.deferred += static_cast<uint64_t>(c.deferred);
+    t.raced += static_cast<uint64_t>(c.raced);
+  }
+}
+
+std::map<std::string, QueueReaperTotals> Metrics::ReaperTotals() const {
+  std::lock_guard<std::mutex> lock(impl_->reaper_mu);
+  return impl_->reaper_totals;
 }
 
 std::string Metrics::Render(const Sources& s) {

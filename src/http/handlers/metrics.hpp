@@ -9,13 +9,18 @@
 // metrics.cpp: this header exposes none of it.
 //
 // Label sets are bounded: HTTP requests are labelled with the route pattern
-// (never the raw path), the method and the status code; jobs with queue names,
-// which are validated names chosen by operators and producers.
+// (never the raw path), the method and the status code; jobs and reaped
+// attempts with queue names, which are validated names chosen by operators
+// and producers, and a reason from a fixed set.
+//
+// The reaper's per-queue totals (what GET /v1/queues shows) are kept here too,
+// in memory since the server started: they restart from zero with it.
 //
 // Thread-safety: every method may be called from any thread.
 #pragma once
 
 #include <cstdint>
+#include <map>
 #include <memory>
 #include <optional>
 #include <string>
@@ -24,6 +29,7 @@
 
 #include "core/job_state.hpp"
 #include "engine/dispatcher.hpp"
+#include "http/job_encode.hpp"  // QueueReaperTotals
 #include "http/request.hpp"
 #include "store/store.hpp"
 
@@ -59,7 +65,10 @@ class Metrics {
   // it (a non-terminal state means a retry follows).
   void AttemptFinished(JobState state);
   void StaleLease();
+  // One reaper cycle's result (its per-queue counts).
   void LeasesReaped(const store::ReapResult& result);
+  // The reaper's totals per queue since start; queues it never touched are absent.
+  std::map<std::string, QueueReaperTotals> ReaperTotals() const;
 
   // Readings of other components, taken when /metrics is served.
   struct Sources {

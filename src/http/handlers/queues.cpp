@@ -1,5 +1,8 @@
-// The queues resource: GET /v1/queues (settings and job counts per state) and
-// PATCH /v1/queues/{name} {max_concurrent: int | null (unlimited), paused}.
+// The queues resource: GET /v1/queues (settings, job counts per state and
+// the reaper's totals since start) and PATCH /v1/queues/{name}
+// {max_concurrent: int | null (unlimited), paused}.
+#include <map>
+
 #include "core/limits.hpp"
 #include "http/handlers/handler_util.hpp"
 #include "http/handlers/routes.hpp"
@@ -19,10 +22,13 @@ awaitable<Response> ListQueues(ServerContext& ctx, Request& req) {
         ctx.store.QueuesListAsync(std::move(done));
       });
   if (!r.ok()) co_return ErrorResponse(r.status(), req);
+  const std::map<std::string, QueueReaperTotals> reaper = ctx.metrics.ReaperTotals();
   JsonWriter w;
   w.BeginObject().Key("queues").BeginArray();
-  for (const store::QueueInfo& q : *r)
-    WriteQueueInfo(w, q);
+  for (const store::QueueInfo& q : *r) {
+    auto it = reaper.find(q.name);
+    WriteQueueInfo(w, q, it != reaper.end() ? it->second : QueueReaperTotals{});
+  }
   w.EndArray().EndObject();
   co_return JsonReply(200, w);
 }
@@ -60,8 +66,10 @@ awaitable<Response> PatchQueue(ServerContext& ctx, Request& req) {
     ctx.store.QueueUpdateAsync(std::move(p), std::move(done));
   });
   if (!r.ok()) co_return ErrorResponse(r.status(), req);
+  const std::map<std::string, QueueReaperTotals> reaper = ctx.metrics.ReaperTotals();
+  auto it = reaper.find(r->name);
   JsonWriter w;
-  WriteQueueInfo(w, *r);
+  WriteQueueInfo(w, *r, it != reaper.end() ? it->second : QueueReaperTotals{});
   co_return JsonReply(200, w);
 }
 

@@ -24,9 +24,15 @@ namespace jobtape::store::sqlite {
   "cancel_deadline_at, last_seq, error, result"
 Job ReadJob(const Stmt& s, int first_col = 0);
 
-// Appends one event to `job_id`'s tape at `seq` (the caller has advanced last_seq).
+// Appends one event to `job_id`'s tape at `seq` (the caller has advanced
+// last_seq). The row is written when the request's operation returns
+// (FlushEvents), so nothing in the same operation may read it back.
 Status InsertEvent(WriteCtx& ctx, JobId job_id, Seq seq, EventType type, TimePoint at, int attempt,
                    std::string data);
+
+// Inserts one job and its `created` event (the path of every enqueue; an
+// idempotency key that matches returns the existing job, duplicate).
+Result<EnqueuedJob> InsertJob(WriteCtx& ctx, const JobSpec& spec, TimePoint now);
 
 // writes: jobs
 Result<EnqueueResult> OpEnqueue(WriteCtx& ctx, const EnqueueParams& p);
@@ -46,10 +52,21 @@ Result<std::vector<Result<FinishResult>>> OpFinishMany(WriteCtx& ctx,
 Result<ReapResult> OpReap(WriteCtx& ctx, const ReapParams& p);
 Result<RecoverResult> OpRecover(WriteCtx& ctx, const RecoverParams& p);
 
+// writes: schedules (ops_schedules.cpp)
+Result<ScheduleUpsertResult> OpScheduleUpsert(WriteCtx& ctx, const ScheduleUpsertParams& p);
+Result<Schedule> OpScheduleDelete(WriteCtx& ctx, const std::string& name);
+Result<SchedulesFireDueResult> OpSchedulesFireDue(WriteCtx& ctx, const SchedulesFireDueParams& p);
+
 // reads
+Result<Schedule> OpScheduleGet(Db& db, const std::string& name);
+Result<SchedulePage> OpSchedulesList(Db& db, const SchedulesListParams& p);
 Result<Job> OpGet(Db& db, JobId id);
-Result<JobPage> OpList(Db& db, const ListParams& p);
-Result<TapePage> OpTapeRead(Db& db, const TapeReadParams& p);
+// The whole rows of jobs a committed claim started, with the claim's leases.
+Result<ClaimResult> OpHydrateClaimed(Db& db, ClaimResult claimed);
+// Both stop a page early once `max_bytes` of payloads/results or event data
+// are in it (at least one item).
+Result<JobPage> OpList(Db& db, const ListParams& p, std::size_t max_bytes);
+Result<TapePage> OpTapeRead(Db& db, const TapeReadParams& p, std::size_t max_bytes);
 // Queue settings rows (counts are filled by the store from memory).
 Result<std::vector<QueueInfo>> OpQueueSettings(Db& db);
 // (queue, state) -> count, for seeding the in-memory counters at open.

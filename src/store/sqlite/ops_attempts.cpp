@@ -72,8 +72,10 @@ Result<AttemptRow> LoadLeased(WriteCtx& ctx, const Lease& lease) {
 
 // Ends the running attempt `a` with `outcome`: one compare-and-set on
 // (state, attempt) plus the attempt_failed or final event (R1, R2).
+// With `only_if_expired` (the reaper) the update also requires the lease to
+// have run out at `now`, so a lease renewed in between is never reaped.
 Result<FinishResult> EndAttempt(WriteCtx& ctx, const AttemptRow& a, const Outcome& outcome,
-                                TimePoint now) {
+                                TimePoint now, bool only_if_expired = false) {
   AttemptView view{a.attempt, a.max_attempts, a.backoff, a.cancel_deadline_at.has_value()};
   AttemptEnd end = DecideAttemptEnd(view, outcome, now, ctx.UnitRandom());
   bool terminal = IsTerminal(end.state);
@@ -82,7 +84,8 @@ Result<FinishResult> EndAttempt(WriteCtx& ctx, const AttemptRow& a, const Outcom
       "finished_at = ?5, updated_at = ?6, lease_token = NULL, lease_expires_at = NULL, "
       "deadline_at = NULL, cancel_deadline_at = NULL, last_seq = last_seq + 1, "
       "error = CASE WHEN ?7 IS NULL THEN error ELSE ?7 END, result = ?8 "
-      "WHERE id = ?1 AND state = 2 AND attempt = ?2");
+      "WHERE id = ?1 AND state = 2 AND attempt = ?2 AND (?9 IS NULL OR lease_expires_at <= ?9)");
+  up.BindOpt(9, only_if_expired ? std::optional<int64_t>(ToMicros(now)) : std::nullopt);
   up.Bind(1, a.id).Bind(2, a.attempt).Bind(3, static_cast<int64_t>(end.state));
   up.BindOpt(4, terminal ? std::nullopt : std::optional<int64_t>(ToMicros(end.run_at)));
   up.BindOpt(5, terminal ? std::optional<int64_t>(ToMicros(now)) : std::nullopt);
@@ -166,33 +169,106 @@ Result<std::vector<Result<FinishResult>>> OpFinishMany(WriteCtx& ctx,
   return out;
 }
 
+namespace {
+
+// Which rule ends the expired attempt `a` at `now` (ReapRules in store.hpp),
+// or none when every rule it falls under is switched off.
+enum class ReapRule { kNone, kCancelGrace, kRuntimeBackstop, kExpiredLease };
+
+ReapRule PickReapRule(const AttemptRow& a, int64_t now, const ReapRules& rules) {
+  const bool grace_over = a.cancel_deadline_at && *a.cancel_deadline_at <= now;
+  const bool timed_out = a.deadline_at && *a.deadline_at <= now;
+  const bool ran_out = (!a.cancel_deadline_at || a.lease_expires_at < *a.cancel_deadline_at) &&
+                       (!a.deadline_at || a.lease_expires_at < *a.deadline_at);
+  if (grace_over && rules.cancel_grace) return ReapRule::kCancelGrace;
+  if (timed_out && rules.runtime_backstop) return ReapRule::kRuntimeBackstop;
+  if (ran_out && rules.expired_leases) return ReapRule::kExpiredLease;
+  return ReapRule::kNone;
+}
+
+// The rules as SQL over the jobs row: true where a switched-on rule applies
+// (?1 = now, ?3/?4/?5 = cancel grace/backstop/expired lease switched on).
+// Must agree with PickReapRule. Never NULL (coalesce), so NOT is its complement.
+#define JT_REAP_RULES                                                                              \
+  "((?3 AND coalesce(cancel_deadline_at <= ?1, 0)) OR (?4 AND coalesce(deadline_at <= ?1, 0)) OR " \
+  "(?5 AND (cancel_deadline_at IS NULL OR lease_expires_at < cancel_deadline_at) AND "             \
+  "(deadline_at IS NULL OR lease_expires_at < deadline_at)))"
+
+void BindRules(Stmt& q, const ReapParams& p) {
+  q.Bind(1, ToMicros(p.now));
+  q.Bind(3, static_cast<int64_t>(p.rules.cancel_grace));
+  q.Bind(4, static_cast<int64_t>(p.rules.runtime_backstop));
+  q.Bind(5, static_cast<int64_t>(p.rules.expired_leases));
+}
+
+}  // namespace
+
 Result<ReapResult> OpReap(WriteCtx& ctx, const ReapParams& p) {
+  ReapResult out;
+  // Switched-off rules' attempts are never selected, so they neither fill the
+  // batch nor starve the attempts behind them; they are only counted. With
+  // every rule on, every expired attempt falls under one (no query needed).
+  if (!(p.rules.expired_leases && p.rules.runtime_backstop && p.rules.cancel_grace)) {
+    Stmt& q = ctx.db.Prepare(
+        "SELECT queue, count(*) FROM jobs WHERE state = 2 AND lease_expires_at <= ?1 AND "
+        "NOT " JT_REAP_RULES " GROUP BY queue");
+    StmtScope scope(q);
+    BindRules(q, p);  // ?2 (the limit) is unused here and stays NULL
+    JT_RETURN_IF_ERROR(q.ForEach([&](const Stmt& q) {
+      const int n = static_cast<int>(q.Int(1));
+      out.deferred += n;
+      out.queues[q.Text(0)].deferred += n;
+    }));
+  }
   std::vector<AttemptRow> expired;
   {
-    Stmt& q = ctx.db.Prepare(
-        "SELECT " JT_ATTEMPT_COLUMNS
-        " FROM jobs WHERE state = 2 AND lease_expires_at <= ?1 ORDER BY lease_expires_at LIMIT ?2");
+    Stmt& q =
+        ctx.db.Prepare("SELECT " JT_ATTEMPT_COLUMNS
+                       " FROM jobs WHERE state = 2 AND lease_expires_at <= ?1 AND " JT_REAP_RULES
+                       " ORDER BY lease_expires_at LIMIT ?2");
     StmtScope scope(q);
-    q.Bind(1, ToMicros(p.now)).Bind(2, p.limit);
+    BindRules(q, p);
+    q.Bind(2, p.limit);
     JT_RETURN_IF_ERROR(q.ForEach([&](const Stmt& q) { expired.push_back(ReadAttempt(q)); }));
   }
-  ReapResult out;
-  int64_t now = ToMicros(p.now);
+  const int64_t now = ToMicros(p.now);
   for (const AttemptRow& a : expired) {
     Outcome outcome;
-    if (a.cancel_deadline_at && *a.cancel_deadline_at <= now) {
-      outcome = Outcome::Failed("cancel_grace_expired", "the attempt did not stop in time", false);
-      ++out.cancelled;
-    } else if (a.deadline_at && *a.deadline_at <= now) {
-      outcome = Outcome::Failed("timeout", "the attempt ran past its timeout");
-      ++out.timed_out;
-    } else {
-      outcome = Outcome::Failed("lease_expired", "the worker stopped renewing its lease");
-      ++out.expired;
+    ReapCounts one;
+    switch (PickReapRule(a, now, p.rules)) {
+      case ReapRule::kCancelGrace:
+        outcome =
+            Outcome::Failed("cancel_grace_expired", "the attempt did not stop in time", false);
+        one.cancelled = 1;
+        break;
+      case ReapRule::kRuntimeBackstop:
+        outcome = Outcome::Failed("timeout", "the attempt ran past its timeout");
+        one.timed_out = 1;
+        break;
+      case ReapRule::kExpiredLease:
+        outcome = Outcome::Failed("lease_expired", "the worker stopped renewing its lease");
+        one.expired = 1;
+        break;
+      case ReapRule::kNone:
+        // The SQL selected it, so a rule applies; disagreeing code is a bug,
+        // and leaving the attempt alone is the safe reading.
+        one.deferred = 1;
+        break;
     }
-    auto r = EndAttempt(ctx, a, outcome, p.now);
-    if (!r.ok()) return r.status();
-    out.job_ids.push_back(a.id);
+    if (one.deferred == 0) {
+      // Compare-and-set on (state, attempt) and the lease still expired: a
+      // worker that renewed or finished in between keeps its attempt (R5).
+      auto r = EndAttempt(ctx, a, outcome, p.now, /*only_if_expired=*/true);
+      if (r.ok()) {
+        out.job_ids.push_back(a.id);
+      } else if (r.status().code() == ErrorCode::kStaleLease) {
+        one = ReapCounts{.raced = 1};
+      } else {
+        return r.status();
+      }
+    }
+    out += one;
+    out.queues[a.queue] += one;
   }
   return out;
 }

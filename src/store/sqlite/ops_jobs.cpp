@@ -18,6 +18,8 @@ std::string TagsJson(const std::vector<std::string>& tags) {
   return boost::json::serialize(a);
 }
 
+}  // namespace
+
 // Inserts one job and its `created` event. Returns the new id.
 Result<EnqueuedJob> InsertJob(WriteCtx& ctx, const JobSpec& spec, TimePoint now) {
   if (!spec.idempotency_key.empty()) {
@@ -59,6 +61,8 @@ Result<EnqueuedJob> InsertJob(WriteCtx& ctx, const JobSpec& spec, TimePoint now)
       spec.queue, state == JobState::kScheduled ? std::optional<TimePoint>(run_at) : std::nullopt);
   return EnqueuedJob{id, state, false};
 }
+
+namespace {
 
 struct QueueSettings {
   bool paused = false;
@@ -103,11 +107,20 @@ Status PromoteDue(WriteCtx& ctx, const std::string& queue, TimePoint now) {
 // beyond is reached as the blocked keys' jobs run and leave the queue.
 constexpr int kMaxClaimScan = 100'000;
 
+// What a claim needs of a picked job to start its attempt. The whole row is
+// read after the commit, off the writer thread (SqliteStore::JobsClaimAsync).
+struct Picked {
+  JobId id = 0;
+  int attempt = 0;  // before this claim
+  Seq last_seq = 0;
+  std::optional<Duration> timeout;
+};
+
 // Picks up to `want` ready jobs of `queue` in dispatch order, skipping jobs
 // whose concurrency key is at its limit. `key_running` carries the running
-// count per key across queues within this claim. Returns the whole rows.
-Result<std::vector<Job>> PickCandidates(WriteCtx& ctx, const std::string& queue, int want,
-                                        std::map<std::string, int64_t>& key_running) {
+// count per key across queues within this claim.
+Result<std::vector<Picked>> PickCandidates(WriteCtx& ctx, const std::string& queue, int want,
+                                           std::map<std::string, int64_t>& key_running) {
   std::vector<JobId> ids;
   {
     Stmt& q = ctx.db.Prepare(
@@ -136,23 +149,32 @@ Result<std::vector<Job>> PickCandidates(WriteCtx& ctx, const std::string& queue,
       ids.push_back(q.Int(0));
     }
   }
-  std::vector<Job> picked;
+  std::vector<Picked> picked;
   picked.reserve(ids.size());
+  Stmt& get = ctx.db.Prepare("SELECT attempt, last_seq, timeout_us FROM jobs WHERE id = ?1");
   for (JobId id : ids) {
-    auto job = OpGet(ctx.db, id);
-    if (!job.ok()) return job.status();
-    picked.push_back(std::move(*job));
+    StmtScope scope(get);
+    get.Bind(1, id);
+    auto row = get.Step();
+    if (!row.ok()) return row.status();
+    if (!*row) return Status::Internal("picked job " + std::to_string(id) + " vanished");
+    Picked p{id, static_cast<int>(get.Int(0)), get.Int(1), std::nullopt};
+    if (!get.IsNull(2)) p.timeout = Duration(get.Int(2));
+    picked.push_back(p);
   }
   return picked;
 }
 
-// Starts the next attempt of `job` (a row read in this transaction): the
-// compare-and-set queued -> running, the lease, and the `started` event.
-Result<ClaimedJob> StartAttempt(WriteCtx& ctx, const ClaimParams& p, Job job, std::string token) {
+// Starts the next attempt of a picked job: the compare-and-set queued ->
+// running, the lease, and the `started` event. The ClaimedJob's job holds
+// what this knows (id, queue, attempt, lease times); the store fills in the
+// rest of the row after the commit.
+Result<ClaimedJob> StartAttempt(WriteCtx& ctx, const ClaimParams& p, const std::string& queue,
+                                const Picked& job, std::string token) {
   TimePoint expires = p.now + p.lease_ttl;
   std::optional<TimePoint> deadline;
-  if (job.spec.timeout) {
-    deadline = p.now + *job.spec.timeout;
+  if (job.timeout) {
+    deadline = p.now + *job.timeout;
     expires = std::min(expires, *deadline);  // the lease never outlives the backstop (R5)
   }
   Stmt& up = ctx.db.Prepare(
@@ -165,22 +187,21 @@ Result<ClaimedJob> StartAttempt(WriteCtx& ctx, const ClaimParams& p, Job job, st
   up.BindTextOrNull(7, p.node_id);
   JT_RETURN_IF_ERROR(up.Run());
   if (ctx.db.Changes() != 1) return Status::Conflict("job is no longer queued");
-  // The row as the UPDATE left it, without reading it back.
-  job.state = JobState::kRunning;
-  job.attempt += 1;
-  job.lease_expires_at = expires;
-  job.started_at = p.now;
-  job.updated_at = p.now;
-  job.worker_id = p.worker_id;
-  job.node_id = p.node_id;
-  job.cancel_requested = false;
-  job.last_seq += 1;
-  ClaimedJob c{std::move(job), Lease{0, 0, std::move(token), expires}};
-  c.lease.job_id = c.job.id;
-  c.lease.attempt = c.job.attempt;
-  JT_RETURN_IF_ERROR(InsertEvent(ctx, c.job.id, c.job.last_seq, EventType::kStarted, p.now,
+  ClaimedJob c;
+  c.job.id = job.id;
+  c.job.spec.queue = queue;
+  c.job.state = JobState::kRunning;
+  c.job.attempt = job.attempt + 1;
+  c.job.last_seq = job.last_seq + 1;
+  c.job.lease_expires_at = expires;
+  c.job.started_at = p.now;
+  c.job.updated_at = p.now;
+  c.job.worker_id = p.worker_id;
+  c.job.node_id = p.node_id;
+  c.lease = Lease{job.id, c.job.attempt, std::move(token), expires};
+  JT_RETURN_IF_ERROR(InsertEvent(ctx, job.id, c.job.last_seq, EventType::kStarted, p.now,
                                  c.job.attempt, StartedData(c.job.attempt, p.worker_id, expires)));
-  ctx.fx.Move(c.job.spec.queue, JobState::kQueued, JobState::kRunning);
+  ctx.fx.Move(queue, JobState::kQueued, JobState::kRunning);
   return c;
 }
 
@@ -242,7 +263,7 @@ Result<ClaimResult> OpClaim(WriteCtx& ctx, const ClaimParams& p) {
     if (!picked.ok()) return picked.status();
     std::vector<std::string> tokens = NewLeaseTokens(picked->size());
     for (std::size_t i = 0; i < picked->size(); ++i) {
-      auto claimed = StartAttempt(ctx, p, std::move((*picked)[i]), std::move(tokens[i]));
+      auto claimed = StartAttempt(ctx, p, queue, (*picked)[i], std::move(tokens[i]));
       if (!claimed.ok()) return claimed.status();
       out.jobs.push_back(std::move(*claimed));
     }

@@ -32,7 +32,18 @@ Result<Job> OpGet(Db& db, JobId id) {
   return ReadJob(q);
 }
 
-Result<JobPage> OpList(Db& db, const ListParams& p) {
+Result<ClaimResult> OpHydrateClaimed(Db& db, ClaimResult claimed) {
+  for (ClaimedJob& c : claimed.jobs) {
+    auto job = OpGet(db, c.job.id);
+    if (!job.ok()) return job.status();
+    // The row as committed by the claim, or as changed since (a cancel may
+    // already have been requested); the lease stays the claim's.
+    c.job = std::move(*job);
+  }
+  return claimed;
+}
+
+Result<JobPage> OpList(Db& db, const ListParams& p, std::size_t max_bytes) {
   std::string sql = "SELECT " JT_JOB_COLUMNS " FROM jobs WHERE 1";
   int n = 0;
   int queue_i = 0, state_i = 0, kind_i = 0, cursor_i = 0;
@@ -48,15 +59,23 @@ Result<JobPage> OpList(Db& db, const ListParams& p) {
   if (cursor_i) q.Bind(cursor_i, *p.cursor);
   q.Bind(n, p.limit + 1);
   JobPage page;
-  JT_RETURN_IF_ERROR(q.ForEach([&](const Stmt& q) { page.jobs.push_back(ReadJob(q)); }));
-  if (static_cast<int>(page.jobs.size()) > p.limit) {
-    page.jobs.pop_back();
-    page.next_cursor = page.jobs.back().id;
+  std::size_t bytes = 0;
+  while (true) {
+    auto row = q.Step();
+    if (!row.ok()) return row.status();
+    if (!*row) break;
+    if (static_cast<int>(page.jobs.size()) == p.limit || bytes >= max_bytes) {
+      page.next_cursor = page.jobs.back().id;  // more rows follow
+      break;
+    }
+    page.jobs.push_back(ReadJob(q));
+    const Job& j = page.jobs.back();
+    bytes += j.spec.payload.size() + j.result.size() + j.error.size();
   }
   return page;
 }
 
-Result<TapePage> OpTapeRead(Db& db, const TapeReadParams& p) {
+Result<TapePage> OpTapeRead(Db& db, const TapeReadParams& p, std::size_t max_bytes) {
   ReadTxn txn(db);
   TapePage page;
   {
@@ -74,10 +93,15 @@ Result<TapePage> OpTapeRead(Db& db, const TapeReadParams& p) {
       "ORDER BY seq LIMIT ?3");
   StmtScope scope(q);
   q.Bind(1, p.job_id).Bind(2, p.after).Bind(3, p.limit);
-  JT_RETURN_IF_ERROR(q.ForEach([&](const Stmt& q) {
+  std::size_t bytes = 0;
+  while (bytes < max_bytes) {  // at least one event, however large
+    auto row = q.Step();
+    if (!row.ok()) return row.status();
+    if (!*row) break;
     page.events.push_back(Event{p.job_id, q.Int(0), static_cast<EventType>(q.Int(1)),
                                 FromMicros(q.Int(2)), static_cast<int>(q.Int(3)), q.Text(4)});
-  }));
+    bytes += page.events.back().data.size();
+  }
   return page;
 }
 

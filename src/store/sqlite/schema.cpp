@@ -8,7 +8,7 @@ namespace {
 
 // Index of this array + 1 = the version a migration brings the database to.
 // Never edit a released migration; append a new one.
-constexpr std::array<const char*, 1> kMigrations = {
+constexpr std::array<const char*, 2> kMigrations = {
     // v1: jobs, their tapes and queue settings.
     R"sql(
 CREATE TABLE queues (
@@ -80,6 +80,30 @@ CREATE TABLE events (
   data    TEXT NOT NULL,
   PRIMARY KEY (job_id, seq)
 ) WITHOUT ROWID;
+)sql",
+    // v2: cron schedules (store/schedule_rules.hpp). One row per schedule,
+    // kept small: the job template is one JSON column (read only when firing,
+    // never queried, and a new JobSpec field needs no migration). Which fire
+    // a schedule has done is next_fire_at/last_fire_at, updated in the same
+    // transaction as the job a fire enqueues; each fire's job also carries
+    // the idempotency key "schedule:<name>:<fire µs>", so jobs need no column.
+    R"sql(
+CREATE TABLE schedules (
+  name         TEXT PRIMARY KEY,
+  cron         TEXT NOT NULL,
+  timezone     TEXT NOT NULL,           -- IANA zone of the expression's wall times
+  job          TEXT NOT NULL,           -- the job template, JSON
+  misfire      INTEGER NOT NULL,        -- 0 skip, 1 run_once (store.hpp MisfirePolicy)
+  paused       INTEGER NOT NULL DEFAULT 0,
+  next_fire_at INTEGER,                 -- µs; NULL = the expression never fires again
+  last_fire_at INTEGER,                 -- µs; the fire time of the newest job it enqueued
+  last_job_id  INTEGER,
+  created_at   INTEGER NOT NULL,
+  updated_at   INTEGER NOT NULL         -- of the definition (a fire does not change it)
+) WITHOUT ROWID;
+-- The due scan (next_fire_at <= now) and the earliest next fire for the
+-- scheduler's timer; paused schedules never fire, so they stay out of it.
+CREATE INDEX schedules_due ON schedules(next_fire_at) WHERE paused = 0;
 )sql",
 };
 

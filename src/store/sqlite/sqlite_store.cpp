@@ -6,6 +6,7 @@
 #include <set>
 
 #include "store/rules.hpp"
+#include "store/schedule_rules.hpp"
 #include "store/sqlite/ops.hpp"
 #include "store/sqlite/schema.hpp"
 #include "store/sqlite/writer.hpp"
@@ -48,8 +49,21 @@ class SqliteStore final : public Store {
   }
   void JobsClaimAsync(ClaimParams p, Done<ClaimResult> done) override {
     Status v = ValidateClaim(p, options_.limits);
-    Write<ClaimResult>(std::move(v), std::move(done),
-                       [p = std::move(p)](WriteCtx& c) { return OpClaim(c, p); });
+    // The writer starts the attempts; the claimed rows are read afterwards on
+    // a reader connection, so the one writer thread spends nothing on them
+    // (and the claimer's completion runs on a reader thread too).
+    Write<ClaimResult>(
+        std::move(v),
+        [this, done = std::move(done)](Result<ClaimResult> r) mutable {
+          if (!r.ok() || r->jobs.empty()) {
+            done(std::move(r));
+            return;
+          }
+          readers_->Submit([r = std::move(r), done = std::move(done)](Db& db) mutable {
+            done(OpHydrateClaimed(db, *r));
+          });
+        },
+        [p = std::move(p)](WriteCtx& c) { return OpClaim(c, p); });
   }
   void LeaseHeartbeatAsync(HeartbeatParams p, Done<HeartbeatResult> done) override {
     Status v = ValidateLeaseTtl(p.lease_ttl);
@@ -112,18 +126,43 @@ class SqliteStore final : public Store {
         [p = std::move(p)](WriteCtx& c) { return OpQueueUpdate(c, p); });
   }
 
+  void ScheduleUpsertAsync(ScheduleUpsertParams p, Done<ScheduleUpsertResult> done) override {
+    Status v = ValidateScheduleUpsert(p, options_.limits);
+    Write<ScheduleUpsertResult>(std::move(v), std::move(done),
+                                [p = std::move(p)](WriteCtx& c) { return OpScheduleUpsert(c, p); });
+  }
+  void ScheduleDeleteAsync(std::string name, Done<Schedule> done) override {
+    Status v = ValidateScheduleName(name);
+    Write<Schedule>(std::move(v), std::move(done),
+                    [name = std::move(name)](WriteCtx& c) { return OpScheduleDelete(c, name); });
+  }
+  void SchedulesFireDueAsync(SchedulesFireDueParams p, Done<SchedulesFireDueResult> done) override {
+    Status v = ValidateSchedulesFireDue(p);
+    Write<SchedulesFireDueResult>(
+        std::move(v), std::move(done),
+        [p = std::move(p), &hook = options_.test_before_fire_commit](WriteCtx& c) {
+          auto r = OpSchedulesFireDue(c, p);
+          if (r.ok() && hook) hook(*r);
+          return r;
+        });
+  }
+
   void JobGetAsync(JobId id, Done<Job> done) override {
     Read<Job>(Status::Ok(), std::move(done), [id](Db& db) { return OpGet(db, id); });
   }
   void JobsListAsync(ListParams p, Done<JobPage> done) override {
     Status v = ValidateList(p);
     Read<JobPage>(std::move(v), std::move(done),
-                  [p = std::move(p)](Db& db) { return OpList(db, p); });
+                  [p = std::move(p), max = options_.limits.max_read_page_bytes](Db& db) {
+                    return OpList(db, p, max);
+                  });
   }
   void TapeReadAsync(TapeReadParams p, Done<TapePage> done) override {
     Status v = ValidateTapeRead(p);
     Read<TapePage>(std::move(v), std::move(done),
-                   [p = std::move(p)](Db& db) { return OpTapeRead(db, p); });
+                   [p = std::move(p), max = options_.limits.max_read_page_bytes](Db& db) {
+                     return OpTapeRead(db, p, max);
+                   });
   }
   void QueuesListAsync(Done<std::vector<QueueInfo>> done) override {
     Read<std::vector<QueueInfo>>(Status::Ok(), std::move(done),
@@ -132,6 +171,16 @@ class SqliteStore final : public Store {
                                    if (!settings.ok()) return settings;
                                    return MergeQueues(std::move(*settings));
                                  });
+  }
+  void ScheduleGetAsync(std::string name, Done<Schedule> done) override {
+    Status v = ValidateScheduleName(name);
+    Read<Schedule>(std::move(v), std::move(done),
+                   [name = std::move(name)](Db& db) { return OpScheduleGet(db, name); });
+  }
+  void SchedulesListAsync(SchedulesListParams p, Done<SchedulePage> done) override {
+    Status v = ValidateSchedulesList(p);
+    Read<SchedulePage>(std::move(v), std::move(done),
+                       [p = std::move(p)](Db& db) { return OpSchedulesList(db, p); });
   }
   void HealthAsync(Done<StoreHealth> done) override {
     Read<StoreHealth>(Status::Ok(), std::move(done), [this](Db& db) -> Result<StoreHealth> {

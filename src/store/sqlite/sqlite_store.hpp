@@ -11,6 +11,7 @@
 // Thread-safety: every method may be called from any thread.
 #pragma once
 
+#include <functional>
 #include <memory>
 #include <string>
 
@@ -31,6 +32,11 @@ struct Options {
   Limits limits;
   // Source of lease tokens and jitter; tests may fix it for reproducibility.
   uint64_t random_seed = 0;  // 0 = seeded from the OS
+  // Test only (the schedules crash test): called on the writer thread after
+  // SchedulesFireDue has written its fires, inside the transaction, before it
+  // commits. A hook that kills the process shows that nothing of the call
+  // survives. Empty in production.
+  std::function<void(const SchedulesFireDueResult&)> test_before_fire_commit;
 };
 
 // Opens (creating and migrating) the database. Errors: kFailedPrecondition for

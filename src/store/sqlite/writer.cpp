@@ -84,21 +84,28 @@ void Writer::RunBatch(std::vector<std::unique_ptr<WriteRequest>>& batch) {
       r.reset();
       continue;
     }
-    bool threw = false;
+    bool fail_now = false;  // threw, or its events could not be written
     try {
       s = r->Run(ctx);
     } catch (const std::exception& e) {
       // A bug or an exhausted resource: the request has no result to deliver,
       // so it fails now, alone; its neighbours still commit.
       s = Status::Internal(std::string("write failed: ") + e.what());
-      threw = true;
+      fail_now = true;
+    }
+    // The request's events are written inside its savepoint; if that fails
+    // the request fails alone, like one that threw (its result said ok).
+    if (s.ok() && !fail_now) {
+      s = FlushEvents(ctx);
+      fail_now = !s.ok();
     }
     if (!s.ok()) {
       (void)rollback_to.Run();
       fx_.RollbackTo(mark);
+      ctx.events_written = fx_.events.size();
     }
     (void)release.Run();
-    if (threw) {
+    if (fail_now) {
       r->Fail(s);
       r.reset();
     }

@@ -63,8 +63,16 @@ struct WriteCtx {
   Db& db;
   TxnEffects& fx;
   std::mt19937_64& rng;
+  // fx.events[0, events_written) are in the events table; the rest were
+  // appended by the running request and are written by FlushEvents.
+  std::size_t events_written = 0;
   double UnitRandom() { return std::uniform_real_distribution<double>(0.0, 1.0)(rng); }
 };
+
+// Writes the events the running request appended (InsertEvent only records
+// them), in multi-row inserts. The writer calls it after each successful
+// request, inside the request's savepoint (defined in job_row.cpp).
+Status FlushEvents(WriteCtx& ctx);
 
 class WriteRequest {
  public:

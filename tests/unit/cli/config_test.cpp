@@ -49,6 +49,25 @@ TEST(ConfigTest, FileThenEnvironmentThenFlagsEachOverride) {
   EXPECT_TRUE(ValidateConfig(c).ok());
 }
 
+TEST(ConfigTest, ReaperRulesAreBooleansFromEverySource) {
+  ServerConfig c;
+  EXPECT_TRUE(c.reap_expired_leases && c.reap_runtime_backstop && c.reap_cancel_grace);
+  ASSERT_TRUE(LoadConfigFile(WriteFile("reap_expired_leases = false\n"
+                                       "reap_cancel_grace = \"false\"\n"),
+                             c)
+                  .ok());
+  EXPECT_FALSE(c.reap_expired_leases);
+  EXPECT_FALSE(c.reap_cancel_grace);
+  EXPECT_TRUE(c.reap_runtime_backstop);
+  ASSERT_TRUE(LoadConfigEnv({{"JOBTAPE_REAP_RUNTIME_BACKSTOP", "off"}}, c).ok());
+  EXPECT_FALSE(c.reap_runtime_backstop);
+  ASSERT_TRUE(SetConfigOption("reap_expired_leases", "true", c).ok());
+  EXPECT_TRUE(c.reap_expired_leases);
+  Status bad = SetConfigOption("reap_cancel_grace", "maybe", c);
+  EXPECT_EQ(bad.field(), "reap_cancel_grace");
+  EXPECT_FALSE(c.reap_cancel_grace);  // unchanged
+}
+
 TEST(ConfigTest, ErrorsNameTheOption) {
   ServerConfig c;
   Status unknown = LoadConfigFile(WriteFile("lisen = \"x\"\n"), c);

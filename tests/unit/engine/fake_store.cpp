@@ -390,5 +390,22 @@ void FakeStore::QueuesListAsync(store::Done<std::vector<store::QueueInfo>> d) {
 void FakeStore::HealthAsync(store::Done<store::StoreHealth> d) {
   d(NotImplemented());
 }
+void FakeStore::ScheduleUpsertAsync(store::ScheduleUpsertParams,
+                                    store::Done<store::ScheduleUpsertResult> d) {
+  d(NotImplemented());
+}
+void FakeStore::ScheduleDeleteAsync(std::string, store::Done<store::Schedule> d) {
+  d(NotImplemented());
+}
+void FakeStore::SchedulesFireDueAsync(store::SchedulesFireDueParams,
+                                      store::Done<store::SchedulesFireDueResult> d) {
+  d(NotImplemented());
+}
+void FakeStore::ScheduleGetAsync(std::string, store::Done<store::Schedule> d) {
+  d(NotImplemented());
+}
+void FakeStore::SchedulesListAsync(store::SchedulesListParams, store::Done<store::SchedulePage> d) {
+  d(NotImplemented());
+}
 
 }  // namespace jobtape::engine::testing

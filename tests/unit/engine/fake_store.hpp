@@ -52,6 +52,15 @@ class FakeStore final : public store::Store {
   void TapeReadAsync(store::TapeReadParams p, store::Done<store::TapePage> done) override;
   void QueuesListAsync(store::Done<std::vector<store::QueueInfo>> done) override;
   void HealthAsync(store::Done<store::StoreHealth> done) override;
+  // Schedules: not supported (kUnavailable); the Scheduler's tests use SQLite.
+  void ScheduleUpsertAsync(store::ScheduleUpsertParams p,
+                           store::Done<store::ScheduleUpsertResult> done) override;
+  void ScheduleDeleteAsync(std::string name, store::Done<store::Schedule> done) override;
+  void SchedulesFireDueAsync(store::SchedulesFireDueParams p,
+                             store::Done<store::SchedulesFireDueResult> done) override;
+  void ScheduleGetAsync(std::string name, store::Done<store::Schedule> done) override;
+  void SchedulesListAsync(store::SchedulesListParams p,
+                          store::Done<store::SchedulePage> done) override;
   store::StoreStats Stats() const override { return {}; }
   const Limits& limits() const override { return limits_; }
 

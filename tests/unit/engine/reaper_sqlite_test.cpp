@@ -1,9 +1,11 @@
 // The Reaper on the real SQLite store, driven by a ManualClock: an expired
-// lease is reclaimed (R5), a renewed one is left alone, and every cycle
+// lease is reclaimed (R5), a renewed one is left alone, switched-off rules
+// defer (counted once per cycle, in small batches too), and every cycle
 // publishes a snapshot (R6).
 #include <gtest/gtest.h>
 
 #include <memory>
+#include <vector>
 
 #include "engine/reaper.hpp"
 #include "store/sqlite/sqlite_store.hpp"
@@ -23,12 +25,12 @@ class ReaperSqliteTest : public ::testing::Test {
     ASSERT_TRUE(opened.ok()) << opened.status().ToString();
     store_ = std::move(*opened);
   }
-  store::ClaimedJob EnqueueAndClaim() {
-    auto enq = store_->JobsEnqueue({.now = clock_.Now(), .jobs = {JobSpec{.kind = "k"}}});
+  store::ClaimedJob EnqueueAndClaim(JobSpec spec = JobSpec{.kind = "k"}) {
+    auto enq = store_->JobsEnqueue({.now = clock_.Now(), .jobs = {spec}});
     EXPECT_TRUE(enq.ok());
     auto claim = store_->JobsClaim({.now = clock_.Now(),
                                     .worker_id = "w",
-                                    .queues = {"default"},
+                                    .queues = {spec.queue},
                                     .max = 1,
                                     .lease_ttl = seconds(5)});
     EXPECT_TRUE(claim.ok() && claim->jobs.size() == 1);
@@ -84,6 +86,57 @@ TEST_F(ReaperSqliteTest, TimerThreadRunsCyclesUntilStopped) {
       reaper.WaitFor([](const ReaperCounters& c) { return c.cycles >= 2; }, testing::kSafety));
   reaper.Stop();
   EXPECT_EQ(registry.Get("reaper")->status, kLoopStopped);
+}
+
+TEST_F(ReaperSqliteTest, SwitchedOffRulesDeferOncePerCycleAcrossBatches) {
+  SnapshotRegistry registry;
+  std::vector<store::ReapResult> reports;
+  Reaper reaper(*store_, clock_,
+                {.batch = 2,  // several store calls per cycle
+                 .registry = &registry,
+                 .rules = {.runtime_backstop = false},
+                 .on_reaped = [&](const store::ReapResult& r) { reports.push_back(r); }});
+  for (int i = 0; i < 3; ++i)
+    EnqueueAndClaim(JobSpec{.kind = "k", .queue = "slow", .timeout = seconds(2)});
+  for (int i = 0; i < 5; ++i)
+    EnqueueAndClaim(JobSpec{.kind = "k", .queue = "fast"});
+  // 10 s: the slow ones are past their timeout (leases capped at it), the
+  // fast ones' 5 s leases ran out on their own.
+  ReaperCycleStats first = reaper.RunOnce(clock_.Now() + seconds(10));
+  EXPECT_EQ(first.expired, 5);
+  EXPECT_EQ(first.timed_out, 0);
+  EXPECT_EQ(first.deferred, 3) << "counted once per cycle, not once per store call";
+  ASSERT_EQ(reports.size(), 1u);
+  EXPECT_EQ(reports[0].job_ids.size(), 5u);
+  EXPECT_EQ(reports[0].queues.at("fast"), (store::ReapCounts{.expired = 5}));
+  EXPECT_EQ(reports[0].queues.at("slow"), (store::ReapCounts{.deferred = 3}));
+
+  ReaperCycleStats second = reaper.RunOnce(clock_.Now() + seconds(11));
+  EXPECT_EQ(second.reaped(), 0);
+  EXPECT_EQ(second.deferred, 3);
+  ASSERT_EQ(reports.size(), 2u);
+  EXPECT_EQ(reports[1].queues.size(), 1u);
+  EXPECT_EQ(reaper.counters().deferred, 6u);
+  EXPECT_EQ(reaper.counters().expired, 5u);
+  EXPECT_EQ(registry.Get("reaper")->counts.at("deferred"), 6);
+}
+
+TEST_F(ReaperSqliteTest, EveryRuleOffLeavesEverythingRunning) {
+  Reaper reaper(
+      *store_, clock_,
+      {.rules = {.expired_leases = false, .runtime_backstop = false, .cancel_grace = false}});
+  store::ClaimedJob a = EnqueueAndClaim();
+  store::ClaimedJob b = EnqueueAndClaim(JobSpec{.kind = "k", .timeout = seconds(1)});
+  store::ClaimedJob c = EnqueueAndClaim();
+  ASSERT_TRUE(store_->JobCancel({.now = clock_.Now(), .id = c.job.id, .grace = seconds(1)}).ok());
+  ReaperCycleStats s = reaper.RunOnce(clock_.Now() + seconds(60));
+  EXPECT_EQ(s.reaped(), 0);
+  EXPECT_EQ(s.deferred, 3);
+  for (JobId id : {a.job.id, b.job.id, c.job.id}) {
+    auto job = store_->JobGet(id);
+    ASSERT_TRUE(job.ok());
+    EXPECT_EQ(job->state, JobState::kRunning);
+  }
 }
 
 }  // namespace

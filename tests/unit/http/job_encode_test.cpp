@@ -106,10 +106,15 @@ TEST(EncodeQueueInfoTest, CountsPerState) {
   EXPECT_TRUE(o.at("max_concurrent").is_null());
   EXPECT_EQ(o.at("counts").at("queued").as_int64(), 7);
   EXPECT_EQ(o.at("counts").as_object().size(), static_cast<std::size_t>(kJobStateCount));
+  EXPECT_EQ(o.at("reaper").as_object().size(), 5u);  // zeros when the reaper never acted
+  EXPECT_EQ(o.at("reaper").at("deferred").as_int64(), 0);
   q.max_concurrent = 4;
   JsonWriter w2;
-  WriteQueueInfo(w2, q);
-  EXPECT_EQ(json::parse(w2.str()).at("max_concurrent").as_int64(), 4);
+  WriteQueueInfo(w2, q, {.lease_expired = 3, .runtime_backstop = 2, .deferred = 9});
+  json::value v = json::parse(w2.str());
+  EXPECT_EQ(v.at("max_concurrent").as_int64(), 4);
+  EXPECT_EQ(v.at("reaper"), json::parse(R"({"lease_expired":3,"runtime_backstop":2,)"
+                                        R"("cancel_grace":0,"deferred":9,"raced":0})"));
 }
 
 TEST(EncodeEnqueuedJobTest, Shape) {

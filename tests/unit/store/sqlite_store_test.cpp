@@ -99,6 +99,34 @@ TEST_F(SqliteStoreTest, FailingMigrationRefusesToOpen) {
   EXPECT_NE(s.status().message().find("migration"), std::string::npos);
 }
 
+TEST_F(SqliteStoreTest, VersionOneDatabaseGainsSchedulesAndKeepsItsJobs) {
+  JobId id;
+  {
+    auto store = OpenOrDie();
+    auto r = store->JobsEnqueue({now_, {Spec()}});
+    ASSERT_TRUE(r.ok());
+    id = r->jobs[0].id;
+  }
+  // Turn it back into what a v1 binary left: no schedules table, version 1.
+  sqlite3* db = nullptr;
+  ASSERT_EQ(sqlite3_open(path_.c_str(), &db), SQLITE_OK);
+  ASSERT_EQ(sqlite3_exec(db, "DROP TABLE schedules; DELETE FROM schema_version WHERE version > 1",
+                         nullptr, nullptr, nullptr),
+            SQLITE_OK);
+  sqlite3_close(db);
+  auto store = OpenOrDie();
+  ASSERT_NE(store, nullptr);
+  EXPECT_EQ(store->Health()->schema_version, 2);
+  EXPECT_TRUE(store->JobGet(id).ok());
+  ScheduleSpec spec;
+  spec.name = "hourly";
+  spec.cron = "@hourly";
+  spec.job = Spec();
+  auto up = store->ScheduleUpsert({now_, spec});
+  ASSERT_TRUE(up.ok()) << up.status().ToString();
+  EXPECT_TRUE(up->created);
+}
+
 TEST_F(SqliteStoreTest, ConcurrentWritesShareCommits) {
   auto store = OpenOrDie();
   constexpr int kThreads = 8;

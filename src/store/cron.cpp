@@ -1,6 +1,6 @@
 // Cron parsing and next-fire search. See cron.hpp for the syntax and the DST
-// rules; this file keeps date/tz private to the engine library.
-#include "engine/cron.hpp"
+// rules; this file keeps date/tz private to the store library.
+#include "store/cron.hpp"
 
 #include <date/date.h>
 #include <date/tz.h>
@@ -19,7 +19,7 @@
 static_assert(USE_OS_TZDB == 1, "date/tz must use the OS tz database (/usr/share/zoneinfo)");
 static_assert(HAS_REMOTE_API == 0, "date/tz must not download the tz database");
 
-namespace jobtape::engine {
+namespace jobtape::store {
 
 bool CronExpr::MatchesDay(unsigned month, unsigned day, unsigned weekday) const {
   if (month > 12 || day > 31 || weekday > 6 || !months_[month]) return false;
@@ -425,4 +425,4 @@ Result<std::optional<TimePoint>> NextFire(const CronExpr& expr, const std::strin
   }
 }
 
-}  // namespace jobtape::engine
+}  // namespace jobtape::store

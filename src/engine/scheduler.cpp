@@ -1,0 +1,144 @@
+#include "engine/scheduler.hpp"
+
+#include <algorithm>
+
+namespace jobtape::engine {
+
+Scheduler::Scheduler(store::Store& store, Clock& clock, SchedulerOptions options)
+    : store_(store), clock_(clock), options_(std::move(options)) {
+  if (options_.registry != nullptr) {
+    cell_ = options_.registry->Register(options_.name, options_.interval);
+  } else {
+    LoopSnapshot initial;
+    initial.name = options_.name;
+    initial.interval = options_.interval;
+    cell_ = std::make_shared<SnapshotCell<LoopSnapshot>>(std::move(initial));
+  }
+}
+
+Scheduler::~Scheduler() {
+  Stop();
+}
+
+void Scheduler::Start() {
+  std::lock_guard<std::mutex> lock(mu_);
+  if (started_ || stopping_) return;
+  started_ = true;
+  thread_ = std::thread([this] { TimerLoop(); });
+}
+
+void Scheduler::Stop() {
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    stopping_ = true;
+    cv_.notify_all();
+  }
+  if (thread_.joinable()) thread_.join();
+}
+
+void Scheduler::Wake() {
+  std::lock_guard<std::mutex> lock(mu_);
+  wake_ = true;
+  cv_.notify_all();
+}
+
+void Scheduler::SetStalledForTest(bool stalled) {
+  std::lock_guard<std::mutex> lock(mu_);
+  stalled_ = stalled;
+  cv_.notify_all();
+}
+
+SchedulerCycleStats Scheduler::RunOnce(TimePoint now) {
+  SchedulerCycleStats stats;
+  std::string error;
+  const int batch = std::max(1, options_.batch);
+  while (true) {
+    auto r = store_.SchedulesFireDue(
+        {.now = now, .limit = batch, .misfire_grace = options_.misfire_grace});
+    if (!r.ok()) {
+      stats.error = true;
+      error = r.status().ToString();
+      break;
+    }
+    stats.fired += static_cast<int>(r->fired.size());
+    stats.skipped += r->skipped;
+    stats.failed += static_cast<int>(r->failed.size());
+    stats.next_fire_at = r->next_fire_at;
+    stats.schedules = r->active;
+    if (!r->failed.empty()) {
+      error =
+          "schedules stopped (next fire failed): " + r->failed.front() +
+          (r->failed.size() > 1 ? " and " + std::to_string(r->failed.size() - 1) + " more" : "");
+    }
+    if (!r->fired.empty() && options_.on_fired) options_.on_fired(*r);
+    if (!r->more) break;
+  }
+
+  std::lock_guard<std::mutex> lock(mu_);
+  ++counters_.cycles;
+  counters_.fired += static_cast<uint64_t>(stats.fired);
+  counters_.skipped += static_cast<uint64_t>(stats.skipped);
+  counters_.failed += static_cast<uint64_t>(stats.failed);
+  if (!stats.error) counters_.schedules = stats.schedules;
+  if (stats.error) ++counters_.errors;
+  if (!error.empty()) last_error_ = error;
+  LoopSnapshot s;
+  s.name = options_.name;
+  s.cycle = counters_.cycles;
+  s.last_updated = now;
+  s.status = stats.error ? kLoopError : kLoopOk;
+  s.last_error = last_error_;
+  s.interval = options_.interval;
+  s.counts = {
+      {"fired", static_cast<int64_t>(counters_.fired)},
+      {"skipped", static_cast<int64_t>(counters_.skipped)},
+      {"failed", static_cast<int64_t>(counters_.failed)},
+      {"errors", static_cast<int64_t>(counters_.errors)},
+      {"schedules", counters_.schedules},
+  };
+  if (stats.next_fire_at) s.counts["next_fire_at_ms"] = ToMillis(*stats.next_fire_at);
+  cell_->Publish(std::move(s));
+  cv_.notify_all();
+  return stats;
+}
+
+void Scheduler::TimerLoop() {
+  std::unique_lock<std::mutex> lock(mu_);
+  while (!stopping_) {
+    // The stall hook parks here, on the real condition variable: advancing a
+    // ManualClock does not release it, so the published snapshot ages.
+    cv_.wait(lock, [this] { return stopping_ || !stalled_; });
+    if (stopping_) break;
+    wake_ = false;
+    const TimePoint started = clock_.Now();
+    lock.unlock();
+    SchedulerCycleStats stats = RunOnce(started);
+    lock.lock();
+    TimePoint deadline = started + options_.interval;
+    // Sleep exactly until the next fire when it comes sooner. A next fire at
+    // or before `started` (a schedule that could not be advanced) must not
+    // spin the loop: the interval stands then.
+    if (!stats.error && stats.next_fire_at && *stats.next_fire_at > started) {
+      deadline = std::min(deadline, *stats.next_fire_at);
+    }
+    clock_.WaitUntil(cv_, lock, deadline, [this] { return stopping_ || wake_ || stalled_; });
+  }
+  LoopSnapshot s;
+  if (auto last = cell_->Load()) s = *last;
+  s.status = kLoopStopped;
+  s.last_updated = clock_.Now();
+  cell_->Publish(std::move(s));
+}
+
+SchedulerCounters Scheduler::counters() const {
+  std::lock_guard<std::mutex> lock(mu_);
+  return counters_;
+}
+
+bool Scheduler::WaitFor(const std::function<bool(const SchedulerCounters&)>& pred,
+                        std::chrono::milliseconds timeout) {
+  std::unique_lock<std::mutex> lock(mu_);
+  return cv_.wait_for(lock, timeout, [&] { return pred(counters_); });
+}
+
+}  // namespace jobtape::engine
