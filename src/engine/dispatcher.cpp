@@ -18,14 +18,7 @@ struct Dispatcher::Waiter {
 
 Dispatcher::Dispatcher(store::Store& store, Clock& clock, DispatcherOptions options)
     : store_(store), clock_(clock), options_(std::move(options)) {
-  if (options_.registry != nullptr) {
-    cell_ = options_.registry->Register(options_.name, options_.snapshot_interval);
-  } else {
-    LoopSnapshot initial;
-    initial.name = options_.name;
-    initial.interval = options_.snapshot_interval;
-    cell_ = std::make_shared<SnapshotCell<LoopSnapshot>>(std::move(initial));
-  }
+  cell_ = MakeLoopCell(options_.registry, options_.name, options_.snapshot_interval);
 }
 
 Dispatcher::~Dispatcher() {

@@ -7,14 +7,7 @@ namespace jobtape::engine {
 
 Reaper::Reaper(store::Store& store, Clock& clock, ReaperOptions options)
     : store_(store), clock_(clock), options_(std::move(options)) {
-  if (options_.registry != nullptr) {
-    cell_ = options_.registry->Register(options_.name, options_.interval);
-  } else {
-    LoopSnapshot initial;
-    initial.name = options_.name;
-    initial.interval = options_.interval;
-    cell_ = std::make_shared<SnapshotCell<LoopSnapshot>>(std::move(initial));
-  }
+  cell_ = MakeLoopCell(options_.registry, options_.name, options_.interval);
 }
 
 Reaper::~Reaper() {

@@ -56,4 +56,14 @@ std::shared_ptr<const LoopSnapshot> SnapshotRegistry::Get(const std::string& nam
   return cell->Load();
 }
 
+std::shared_ptr<SnapshotCell<LoopSnapshot>> MakeLoopCell(SnapshotRegistry* registry,
+                                                         const std::string& name,
+                                                         Duration interval) {
+  if (registry != nullptr) return registry->Register(name, interval);
+  LoopSnapshot initial;
+  initial.name = name;
+  initial.interval = interval;
+  return std::make_shared<SnapshotCell<LoopSnapshot>>(std::move(initial));
+}
+
 }  // namespace jobtape::engine

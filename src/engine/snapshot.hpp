@@ -106,4 +106,10 @@ class SnapshotRegistry {
   std::map<std::string, std::shared_ptr<Cell>> cells_;  // GUARDED_BY(mu_)
 };
 
+// The cell a background loop publishes into: `registry`'s cell for `name`
+// when there is a registry (what /health reads), else a private one.
+std::shared_ptr<SnapshotCell<LoopSnapshot>> MakeLoopCell(SnapshotRegistry* registry,
+                                                         const std::string& name,
+                                                         Duration interval);
+
 }  // namespace jobtape::engine

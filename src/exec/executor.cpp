@@ -54,14 +54,7 @@ Executor::Executor(store::Store& store, engine::Dispatcher& dispatcher, Clock& c
         if (options.worker_id.empty()) options.worker_id = "executor:" + options.node_id;
         return std::move(options);
       }()) {
-  if (options_.registry != nullptr) {
-    cell_ = options_.registry->Register(options_.name, options_.refresh_interval);
-  } else {
-    engine::LoopSnapshot initial;
-    initial.name = options_.name;
-    initial.interval = options_.refresh_interval;
-    cell_ = std::make_shared<engine::SnapshotCell<engine::LoopSnapshot>>(std::move(initial));
-  }
+  cell_ = engine::MakeLoopCell(options_.registry, options_.name, options_.refresh_interval);
 }
 
 Executor::~Executor() {
