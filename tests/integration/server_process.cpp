@@ -43,18 +43,15 @@ TempDir::~TempDir() {
   if (!path_.empty()) std::filesystem::remove_all(path_, ignored);
 }
 
-ServerProcess::ServerProcess(const std::string& data_dir, std::vector<std::string> extra,
-                             std::map<std::string, std::string> env) {
-  std::vector<std::string> args = {JOBTAPE_BINARY, "serve",        "--data-dir",
-                                   data_dir,       "--log-format", "text"};
-  bool listen_given = false;
-  for (const std::string& a : extra)
-    listen_given = listen_given || a == "--listen";
-  if (!listen_given) args.insert(args.end(), {"--listen", "127.0.0.1:0"});
-  args.insert(args.end(), extra.begin(), extra.end());
+ChildProcess::ChildProcess(std::vector<std::string> args, std::map<std::string, std::string> env,
+                           std::string what)
+    : what_(std::move(what)) {
+  args.insert(args.begin(), JOBTAPE_BINARY);
   std::vector<std::string> envs;
   for (char** e = environ; e && *e; ++e) {
-    if (std::string_view(*e).substr(0, 8) != "JOBTAPE_") envs.emplace_back(*e);
+    const std::string_view entry(*e);
+    const std::string name(entry.substr(0, entry.find('=')));
+    if (name.rfind("JOBTAPE_", 0) != 0 && env.count(name) == 0) envs.emplace_back(entry);
   }
   for (const auto& [k, v] : env)
     envs.push_back(k + "=" + v);
@@ -84,22 +81,22 @@ ServerProcess::ServerProcess(const std::string& data_dir, std::vector<std::strin
   reader_ = std::thread([this, fd = fds[0]] { ReadOutput(fd); });
 }
 
-ServerProcess::~ServerProcess() {
+ChildProcess::~ChildProcess() {
   if (pid_ > 0 && !exit_code_) {
     ::kill(pid_, SIGKILL);
     int status = 0;
     ::waitpid(pid_, &status, 0);
   }
   if (reader_.joinable()) reader_.join();
-  // Under ASan/TSan the server reports to its own output: make that a failure.
+  // Under ASan/TSan the process reports to its own output: make that a failure.
   const std::string output = Output();
   if (output.find("Sanitizer") != std::string::npos ||
       output.find("runtime error:") != std::string::npos) {
-    ADD_FAILURE() << "the server reported a sanitizer error:\n" << output;
+    ADD_FAILURE() << "the " << what_ << " reported a sanitizer error:\n" << output;
   }
 }
 
-void ServerProcess::ReadOutput(int fd) {
+void ChildProcess::ReadOutput(int fd) {
   char buf[4096];
   while (true) {
     ssize_t n = ::read(fd, buf, sizeof buf);
@@ -122,7 +119,7 @@ void ServerProcess::ReadOutput(int fd) {
   ::close(fd);
 }
 
-bool ServerProcess::WaitForLine(std::string_view needle, std::chrono::milliseconds guard) {
+bool ChildProcess::WaitForLine(std::string_view needle, std::chrono::milliseconds guard) {
   std::unique_lock<std::mutex> lock(mu_);
   std::size_t seen = 0;
   return cv_.wait_for(lock, guard, [&] {
@@ -133,28 +130,15 @@ bool ServerProcess::WaitForLine(std::string_view needle, std::chrono::millisecon
   }) && seen < lines_.size();
 }
 
-bool ServerProcess::WaitForListening(std::chrono::milliseconds guard) {
-  constexpr std::string_view kNeedle = "listening on http://127.0.0.1:";
-  if (pid_ <= 0 || !WaitForLine(kNeedle, guard)) return false;
-  std::lock_guard<std::mutex> lock(mu_);
-  for (const std::string& line : lines_) {
-    std::size_t at = line.find(kNeedle);
-    if (at != std::string::npos) {
-      port_ = static_cast<uint16_t>(std::stoi(line.substr(at + kNeedle.size())));
-      return port_ != 0;
-    }
-  }
-  return false;
-}
-
-void ServerProcess::Signal(int sig) {
+void ChildProcess::Signal(int sig) {
   if (pid_ > 0 && !exit_code_) ::kill(pid_, sig);
 }
 
-std::optional<int> ServerProcess::WaitForExit(std::chrono::milliseconds guard) {
+std::optional<int> ChildProcess::WaitForExit(std::chrono::milliseconds guard) {
   if (exit_code_ || pid_ <= 0) return exit_code_;
   {
-    // The output pipe closes when the process ends: wait for that, then reap.
+    // The output pipe closes when the process ends (the commands a worker or
+    // the executor runs get pipes of their own): wait for that, then reap.
     std::unique_lock<std::mutex> lock(mu_);
     if (!cv_.wait_for(lock, guard, [this] { return eof_; })) return std::nullopt;
   }
@@ -164,12 +148,48 @@ std::optional<int> ServerProcess::WaitForExit(std::chrono::milliseconds guard) {
   return exit_code_;
 }
 
-std::string ServerProcess::Output() const {
+std::string ChildProcess::Output() const {
   std::lock_guard<std::mutex> lock(mu_);
   std::string out;
   for (const std::string& line : lines_)
     out += line + "\n";
   return out + partial_;
+}
+
+std::vector<std::string> ChildProcess::Lines() const {
+  std::lock_guard<std::mutex> lock(mu_);
+  return lines_;
+}
+
+namespace {
+
+std::vector<std::string> ServeArgs(const std::string& data_dir, std::vector<std::string> extra) {
+  std::vector<std::string> args = {"serve", "--data-dir", data_dir, "--log-format", "text"};
+  bool listen_given = false;
+  for (const std::string& a : extra)
+    listen_given = listen_given || a == "--listen";
+  if (!listen_given) args.insert(args.end(), {"--listen", "127.0.0.1:0"});
+  args.insert(args.end(), extra.begin(), extra.end());
+  return args;
+}
+
+}  // namespace
+
+ServerProcess::ServerProcess(const std::string& data_dir, std::vector<std::string> extra,
+                             std::map<std::string, std::string> env)
+    : ChildProcess(ServeArgs(data_dir, std::move(extra)), std::move(env), "server") {}
+
+bool ServerProcess::WaitForListening(std::chrono::milliseconds guard) {
+  constexpr std::string_view kNeedle = "listening on http://127.0.0.1:";
+  if (pid() <= 0 || !WaitForLine(kNeedle, guard)) return false;
+  for (const std::string& line : Lines()) {
+    std::size_t at = line.find(kNeedle);
+    if (at != std::string::npos) {
+      port_ = static_cast<uint16_t>(std::stoi(line.substr(at + kNeedle.size())));
+      return port_ != 0;
+    }
+  }
+  return false;
 }
 
 }  // namespace jobtape::integration

@@ -1,11 +1,11 @@
-// ServerProcess: the real `jobtape serve` binary as a child process, for the
-// integration tests. It listens on 127.0.0.1:0 with a temp data directory;
-// its stdout and stderr are read line by line on a thread, and tests wait on
-// lines ("listening on http://127.0.0.1:PORT", "stopped") and on exit instead
-// of sleeping. Every wait is bounded by a guard so a bug fails the test
-// rather than hanging it.
+// ChildProcess / ServerProcess: the real `jobtape` binary as a child process
+// (`jobtape serve`, `jobtape worker`, ...), for the integration tests. A
+// server listens on 127.0.0.1:0 with a temp data directory. Output is read
+// line by line on a thread, and tests wait on lines ("listening on
+// http://127.0.0.1:PORT", "stopped") and on exit instead of sleeping. Every
+// wait is bounded by a guard so a bug fails the test rather than hanging it.
 //
-// Thread-safety: one test thread drives a ServerProcess; the reader thread
+// Thread-safety: one test thread drives a process object; the reader thread
 // only appends output under a mutex.
 #pragma once
 
@@ -46,26 +46,21 @@ bool WaitForProcessGone(pid_t pid, std::chrono::milliseconds guard = kGuard);
 // True while `pid` exists (kill(pid, 0)).
 bool ProcessExists(pid_t pid);
 
-class ServerProcess {
+// A jobtape process (`jobtape <args...>`) as a child: its environment is the
+// test's without JOBTAPE_* variables, plus `env`; stdout and stderr are read
+// line by line on a thread. The destructor SIGKILLs it if it still runs and
+// fails the test if it reported a sanitizer error.
+class ChildProcess {
  public:
-  // Starts `jobtape serve --data-dir <data_dir> --log-format text
-  // --listen 127.0.0.1:0 <extra...>` (without the --listen when `extra` has
-  // one) with `env` added to an environment cleared of JOBTAPE_* variables.
-  // Does not wait for it to listen.
-  ServerProcess(const std::string& data_dir, std::vector<std::string> extra = {},
-                std::map<std::string, std::string> env = {});
-  ~ServerProcess();  // SIGKILLs the process if it still runs
-  ServerProcess(const ServerProcess&) = delete;
-  ServerProcess& operator=(const ServerProcess&) = delete;
+  ChildProcess(std::vector<std::string> args, std::map<std::string, std::string> env,
+               std::string what);
+  virtual ~ChildProcess();
+  ChildProcess(const ChildProcess&) = delete;
+  ChildProcess& operator=(const ChildProcess&) = delete;
 
-  // Waits for the "listening on" line; false if the process exited or the
-  // guard ran out first. Then port() is the bound port.
-  bool WaitForListening(std::chrono::milliseconds guard = kGuard);
-  uint16_t port() const { return port_; }
-
-  // Waits for an output line containing `needle`.
+  // Waits for an output line containing `needle` (printed at any time so far).
   bool WaitForLine(std::string_view needle, std::chrono::milliseconds guard = kGuard);
-  // Sends a signal to the server.
+  // Sends a signal to the process (unless it was reaped).
   void Signal(int sig);
   // Waits for the process to end; its exit code (128 + signal if killed), or
   // nullopt if it still ran when the guard ran out.
@@ -74,11 +69,15 @@ class ServerProcess {
   std::string Output() const;
   pid_t pid() const { return pid_; }
 
+ protected:
+  // The lines so far (for subclasses that parse them).
+  std::vector<std::string> Lines() const;
+
  private:
   void ReadOutput(int fd);
 
+  const std::string what_;
   pid_t pid_ = -1;
-  uint16_t port_ = 0;
   std::optional<int> exit_code_;
   std::thread reader_;
 
@@ -87,6 +86,23 @@ class ServerProcess {
   std::vector<std::string> lines_;  // GUARDED_BY(mu_)
   std::string partial_;             // GUARDED_BY(mu_)
   bool eof_ = false;                // GUARDED_BY(mu_)
+};
+
+// `jobtape serve --data-dir <data_dir> --log-format text --listen
+// 127.0.0.1:0 <extra...>` (without the --listen when `extra` has one). Does
+// not wait for it to listen.
+class ServerProcess : public ChildProcess {
+ public:
+  ServerProcess(const std::string& data_dir, std::vector<std::string> extra = {},
+                std::map<std::string, std::string> env = {});
+
+  // Waits for the "listening on" line; false if the process exited or the
+  // guard ran out first. Then port() is the bound port.
+  bool WaitForListening(std::chrono::milliseconds guard = kGuard);
+  uint16_t port() const { return port_; }
+
+ private:
+  uint16_t port_ = 0;
 };
 
 }  // namespace jobtape::integration

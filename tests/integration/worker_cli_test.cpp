@@ -23,144 +23,23 @@
 #include "client/worker.hpp"
 #include "stream_clients.hpp"
 
-extern char** environ;
-
 namespace jobtape::integration {
 namespace {
 
 namespace json = boost::json;
 
-// One `jobtape worker --server URL ARGS...` process. Its environment is the
-// test's without JOBTAPE_*, plus `env`; stdout and stderr are read as lines
-// on a thread so a test can wait for a log line.
-class WorkerProcess {
+// One `jobtape worker --server URL ARGS...` process (server_process.hpp).
+class WorkerProcess : public ChildProcess {
  public:
   WorkerProcess(uint16_t port, std::vector<std::string> args,
-                std::map<std::string, std::string> env = {}) {
-    std::vector<std::string> argv_s = {JOBTAPE_BINARY, "worker", "--server",
-                                       "http://127.0.0.1:" + std::to_string(port)};
-    argv_s.insert(argv_s.end(), args.begin(), args.end());
-    std::vector<std::string> env_s;
-    for (char** e = environ; e && *e; ++e) {
-      const std::string_view entry(*e);
-      const std::string name(entry.substr(0, entry.find('=')));
-      if (name.rfind("JOBTAPE_", 0) != 0 && env.count(name) == 0) env_s.emplace_back(entry);
-    }
-    for (const auto& [k, v] : env)
-      env_s.push_back(k + "=" + v);
-    std::vector<char*> argv, envp;
-    for (auto& a : argv_s)
-      argv.push_back(a.data());
-    argv.push_back(nullptr);
-    for (auto& e : env_s)
-      envp.push_back(e.data());
-    envp.push_back(nullptr);
-    int fds[2];
-    if (::pipe2(fds, O_CLOEXEC) != 0) return;
-    posix_spawn_file_actions_t actions;
-    posix_spawn_file_actions_init(&actions);
-    posix_spawn_file_actions_adddup2(&actions, fds[1], STDOUT_FILENO);
-    posix_spawn_file_actions_adddup2(&actions, fds[1], STDERR_FILENO);
-    int rc = ::posix_spawn(&pid_, argv[0], &actions, nullptr, argv.data(), envp.data());
-    posix_spawn_file_actions_destroy(&actions);
-    ::close(fds[1]);
-    if (rc != 0) {
-      pid_ = -1;
-      ::close(fds[0]);
-      return;
-    }
-    reader_ = std::thread([this, fd = fds[0]] { Read(fd); });
-  }
-
-  ~WorkerProcess() {
-    if (pid_ > 0 && !exit_code_) {
-      ::kill(pid_, SIGKILL);
-      int status = 0;
-      ::waitpid(pid_, &status, 0);
-    }
-    if (reader_.joinable()) reader_.join();
-    const std::string out = Output();
-    if (out.find("Sanitizer") != std::string::npos ||
-        out.find("runtime error:") != std::string::npos) {
-      ADD_FAILURE() << "the worker reported a sanitizer error:\n" << out;
-    }
-  }
-  WorkerProcess(const WorkerProcess&) = delete;
-  WorkerProcess& operator=(const WorkerProcess&) = delete;
-
-  pid_t pid() const { return pid_; }
-  void Signal(int sig) {
-    if (pid_ > 0 && !exit_code_) ::kill(pid_, sig);
-  }
-
-  // Waits for an output line containing `needle` (printed at any time so far).
-  bool WaitForLine(std::string_view needle, std::chrono::milliseconds guard = kGuard) {
-    std::unique_lock<std::mutex> lock(mu_);
-    auto found = [&] {
-      for (const std::string& line : lines_) {
-        if (line.find(needle) != std::string::npos) return true;
-      }
-      return false;
-    };
-    cv_.wait_for(lock, guard, [&] { return found() || eof_; });
-    return found();
-  }
-
-  // The exit code (128 + signal if killed), or nullopt after `guard`.
-  std::optional<int> WaitForExit(std::chrono::milliseconds guard = kGuard) {
-    if (exit_code_ || pid_ <= 0) return exit_code_;
-    {
-      // The output pipe closes when the process ends (its commands never
-      // hold it: the runner gives them pipes of their own).
-      std::unique_lock<std::mutex> lock(mu_);
-      if (!cv_.wait_for(lock, guard, [this] { return eof_; })) return std::nullopt;
-    }
-    int status = 0;
-    if (::waitpid(pid_, &status, 0) != pid_) return std::nullopt;
-    exit_code_ = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
-    return exit_code_;
-  }
-
-  std::string Output() const {
-    std::lock_guard<std::mutex> lock(mu_);
-    std::string out;
-    for (const std::string& line : lines_)
-      out += line + "\n";
-    return out + partial_;
-  }
+                std::map<std::string, std::string> env = {})
+      : ChildProcess(WorkerArgs(port, std::move(args)), std::move(env), "worker") {}
 
  private:
-  void Read(int fd) {
-    char buf[4096];
-    while (true) {
-      ssize_t n = ::read(fd, buf, sizeof buf);
-      if (n < 0 && errno == EINTR) continue;
-      std::lock_guard<std::mutex> lock(mu_);
-      if (n <= 0) {
-        if (!partial_.empty()) lines_.push_back(std::move(partial_));
-        eof_ = true;
-        cv_.notify_all();
-        break;
-      }
-      partial_.append(buf, static_cast<std::size_t>(n));
-      std::size_t nl;
-      while ((nl = partial_.find('\n')) != std::string::npos) {
-        lines_.push_back(partial_.substr(0, nl));
-        partial_.erase(0, nl + 1);
-      }
-      cv_.notify_all();
-    }
-    ::close(fd);
+  static std::vector<std::string> WorkerArgs(uint16_t port, std::vector<std::string> args) {
+    args.insert(args.begin(), {"worker", "--server", "http://127.0.0.1:" + std::to_string(port)});
+    return args;
   }
-
-  pid_t pid_ = -1;
-  std::optional<int> exit_code_;
-  std::thread reader_;
-  mutable std::mutex mu_;
-  std::condition_variable cv_;
-  std::vector<std::string> lines_;  // GUARDED_BY(mu_)
-  std::string partial_;             // GUARDED_BY(mu_)
-  bool eof_ = false;                // GUARDED_BY(mu_)
 };
 
 struct TapeEvent {
