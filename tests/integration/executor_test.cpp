@@ -17,18 +17,12 @@
 
 #include "api_fixture.hpp"
 #include "stream_clients.hpp"
+#include "tape_helpers.hpp"
 
 namespace jobtape::integration {
 namespace {
 
 namespace json = boost::json;
-
-struct TapeEvent {
-  int64_t seq = 0;
-  std::string type;
-  int attempt = 0;
-  json::object data;
-};
 
 class ExecutorTest : public ServerTest {
  protected:
@@ -67,42 +61,7 @@ class ExecutorTest : public ServerTest {
     return r.status == 201 ? r.json.at("id").as_int64() : 0;
   }
 
-  // Follows the job's tape from the start until its `final` event, and checks
-  // that the stream ends there (nothing after `final`, R1).
-  std::vector<TapeEvent> WaitForFinal(int64_t id) {
-    SseClient sse(port());
-    EXPECT_TRUE(sse.Open("/v1/jobs/" + std::to_string(id) + "/stream"));
-    std::vector<TapeEvent> tape;
-    while (auto e = sse.Next()) {
-      if (e->event == "shutdown") break;
-      json::object o = json::parse(e->data).as_object();
-      TapeEvent t;
-      t.seq = o.at("seq").as_int64();
-      t.type = std::string(o.at("type").as_string());
-      t.attempt = static_cast<int>(o.at("attempt").as_int64());
-      if (o.contains("data") && o.at("data").is_object()) t.data = o.at("data").as_object();
-      tape.push_back(std::move(t));
-      if (tape.back().type == "final") break;
-    }
-    EXPECT_FALSE(tape.empty());
-    if (!tape.empty()) {
-      EXPECT_EQ(tape.back().type, "final") << "job " << id << " never ended";
-      for (std::size_t i = 0; i < tape.size(); ++i) {
-        EXPECT_EQ(tape[i].seq, static_cast<int64_t>(i + 1)) << "gap in the tape of job " << id;
-      }
-    }
-    EXPECT_FALSE(sse.Next().has_value()) << "an event after final";
-    // The stored tape says the same: one final, and it is last.
-    Api api(port());
-    ApiReply events = api.Get("/v1/jobs/" + std::to_string(id) + "/events?limit=10000");
-    int finals = 0;
-    for (const auto& e : events.json.at("events").as_array()) {
-      if (e.at("type") == "final") ++finals;
-    }
-    EXPECT_EQ(finals, 1);
-    EXPECT_EQ(events.json.at("events").as_array().size(), tape.size());
-    return tape;
-  }
+  std::vector<TapeEvent> WaitForFinal(int64_t id) { return integration::WaitForFinal(port(), id); }
 
   // The job's tape once it succeeded (a retry runs after its backoff, and
   // nothing signals it to a client without a stream: bounded polling).
@@ -113,15 +72,6 @@ class ExecutorTest : public ServerTest {
       if (events.json.at("state") == "succeeded") break;
     }
     return events;
-  }
-
-  static std::vector<TapeEvent> OfType(const std::vector<TapeEvent>& tape,
-                                       const std::string& type) {
-    std::vector<TapeEvent> out;
-    for (const TapeEvent& e : tape) {
-      if (e.type == type) out.push_back(e);
-    }
-    return out;
   }
 
   std::string kinds_;
@@ -294,19 +244,9 @@ TEST_F(ExecutorTest, CancelStopsTheProcessWithTermThenKillAndEndsOnce) {
   Api api(port());
   for (const std::string kind : {"stubborn", "polite"}) {
     int64_t id = SubmitKind(api, kind);
-    SseClient sse(port());
-    ASSERT_TRUE(sse.Open("/v1/jobs/" + std::to_string(id) + "/stream"));
-    pid_t pid = 0;
-    while (auto e = sse.Next()) {
-      json::object o = json::parse(e->data).as_object();
-      if (o.at("type") != "log") continue;
-      std::string line(o.at("data").at("line").as_string());
-      if (line.rfind("pid ", 0) == 0) {
-        pid = std::stoi(line.substr(4));
-        break;
-      }
-    }
-    ASSERT_GT(pid, 0) << kind;
+    const std::string pid_text = WaitForLogLine(port(), id, "pid ");
+    ASSERT_FALSE(pid_text.empty()) << kind;
+    const pid_t pid = std::stoi(pid_text);
     ApiReply c = api.Post("/v1/jobs/" + std::to_string(id) + "/cancel", "{}");
     ASSERT_EQ(c.status, 200) << c.body;
     auto tape = WaitForFinal(id);
@@ -376,15 +316,8 @@ echo second)");
   {
     Api api(port());
     id = SubmitKind(api, "long");
-    SseClient sse(port());
-    ASSERT_TRUE(sse.Open("/v1/jobs/" + std::to_string(id) + "/stream"));
-    while (auto e = sse.Next()) {
-      json::object o = json::parse(e->data).as_object();
-      if (o.at("type") == "log") {
-        pid = std::stoi(std::string(o.at("data").at("line").as_string()).substr(4));
-        break;
-      }
-    }
+    const std::string pid_text = WaitForLogLine(port(), id, "pid ");
+    if (!pid_text.empty()) pid = std::stoi(pid_text);
   }
   ASSERT_GT(pid, 0);
   server_->Signal(SIGTERM);
@@ -418,15 +351,8 @@ echo second)");
   {
     Api api(port());
     id = SubmitKind(api, "survivor");
-    SseClient sse(port());
-    ASSERT_TRUE(sse.Open("/v1/jobs/" + std::to_string(id) + "/stream"));
-    while (auto e = sse.Next()) {
-      json::object o = json::parse(e->data).as_object();
-      if (o.at("type") == "log") {
-        grandchild = std::stoi(std::string(o.at("data").at("line").as_string()).substr(11));
-        break;
-      }
-    }
+    const std::string pid_text = WaitForLogLine(port(), id, "grandchild ");
+    if (!pid_text.empty()) grandchild = std::stoi(pid_text);
   }
   ASSERT_GT(grandchild, 0);
   server_->Signal(SIGKILL);
