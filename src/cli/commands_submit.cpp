@@ -71,7 +71,10 @@ void RunSubmit(const SubmitArgs& a) {
     std::cout << "job " << s.id << " already exists with this idempotency key ("
               << JobStateName(s.state) << ")" << std::endl;
   } else {
-    std::cout << "job " << s.id << " submitted to queue " << spec.queue.value_or("default") << " ("
+    // Without --queue the server picks it (the kind's queue for a built-in
+    // kind, else "default"), so only a queue the user named is shown.
+    std::cout << "job " << s.id << " submitted"
+              << (spec.queue ? " to queue " + *spec.queue : std::string()) << " ("
               << JobStateName(s.state) << ")" << std::endl;
   }
   if (!follow) return;
