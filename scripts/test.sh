@@ -11,6 +11,8 @@
 #   JOBTAPE_JOBS         parallel build and test jobs (default: nproc)
 #   JOBTAPE_TEST_PG_DSN  when already set, that server is used and none is started
 #   JOBTAPE_SKIP_DEPS=1  skip scripts/install-deps.sh (e.g. offline)
+#   JOBTAPE_KEEP_BUILD=1 keep each preset's build tree when CI=true (by default
+#                        CI removes it once the preset passes, to save disk)
 set -euo pipefail
 
 REPO_ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -78,4 +80,8 @@ for preset in $PRESETS; do
   header "$preset: test (-j $JOBS)"
   ctest --preset "$preset" -j "$JOBS" --no-tests=error
   echo "test.sh: $preset passed in $(elapsed "$phase_start")"
+  # CI machines have little disk to spare: a passed preset's tree goes.
+  if [ "${CI:-}" = "true" ] && [ "${JOBTAPE_KEEP_BUILD:-0}" != "1" ]; then
+    rm -rf "build/$preset"
+  fi
 done
