@@ -118,6 +118,9 @@ const std::vector<Option>& Options() {
        }},
       {{"max_body_bytes", "Largest request body (413 beyond). Default 1048576"},
        Number(&ServerConfig::max_body_bytes)},
+      {{"max_batch_body_bytes",
+        "Largest body of POST /v1/batches (up to 10,000 jobs; 413 beyond). Default 16777216"},
+       Number(&ServerConfig::max_batch_body_bytes)},
       {{"max_header_bytes", "Largest request line plus headers (431 beyond). Default 16384"},
        Number(&ServerConfig::max_header_bytes)},
       {{"max_json_depth", "Deepest JSON nesting accepted. Default 32"},
@@ -306,6 +309,9 @@ Status ValidateConfig(const ServerConfig& c) {
   }
   if (c.io_threads < 1 || c.io_threads > 256) return Invalid("io_threads", "must be 1..256");
   if (c.max_body_bytes < 1024) return Invalid("max_body_bytes", "must be at least 1024");
+  if (c.max_batch_body_bytes < c.max_body_bytes) {
+    return Invalid("max_batch_body_bytes", "must be at least max_body_bytes");
+  }
   if (c.max_header_bytes < 1024) return Invalid("max_header_bytes", "must be at least 1024");
   if (c.max_json_depth < 2 || c.max_json_depth > 1024) {
     return Invalid("max_json_depth", "must be 2..1024");

@@ -34,6 +34,7 @@ struct ServerConfig {
 
   // Request safety (R9).
   std::size_t max_body_bytes = 1 << 20;
+  std::size_t max_batch_body_bytes = 16 << 20;  // POST /v1/batches
   std::size_t max_header_bytes = 16 * 1024;
   int max_json_depth = 32;
   std::size_t max_object_keys = 10'000;

@@ -77,6 +77,7 @@ http::HttpServerOptions ServerOptions(const ServerConfig& c, const std::string& 
   o.body_timeout = std::max(c.header_timeout, http::kDefaultBodyTimeout);
   o.shutdown_timeout = c.shutdown_timeout;
   o.limits.max_body_bytes = c.max_body_bytes;
+  o.limits.max_large_body_bytes = c.max_batch_body_bytes;
   o.limits.max_header_bytes = c.max_header_bytes;
   o.limits.max_json_depth = static_cast<std::size_t>(c.max_json_depth);
   o.limits.max_object_keys = c.max_object_keys;

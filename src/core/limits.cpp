@@ -75,7 +75,11 @@ Status ValidateJobSpec(const JobSpec& spec, const Limits& limits, TimePoint now)
     return Status::InvalidArgument("must be between 1 and 10000", "concurrency_limit");
   }
   JT_RETURN_IF_ERROR(CheckKey(spec.idempotency_key, "idempotency_key"));
-  JT_RETURN_IF_ERROR(CheckKey(spec.batch_id, "batch_id"));
+  // Only the server sets it, on the members of a batch it creates.
+  if (!spec.batch_id.empty()) {
+    return Status::InvalidArgument("set by the server on the members of a batch (POST /v1/batches)",
+                                   "batch_id");
+  }
   if (spec.tags.size() > kMaxTags) {
     return Status::InvalidArgument("at most 32 tags", "tags");
   }

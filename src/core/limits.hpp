@@ -30,6 +30,10 @@ inline constexpr std::size_t kDefaultMaxEventBytes = 64 * 1024;
 inline constexpr std::size_t kMaxReadPageBytes = 4 * 1024 * 1024;
 // Batch submission size (DESIGN §3).
 inline constexpr std::size_t kDefaultMaxBatch = 1000;
+// Members of one batch (POST /v1/batches, DESIGN §3): a batch is created in
+// one transaction, which 10,000 small jobs keep to a fraction of a second on
+// the single writer.
+inline constexpr std::size_t kDefaultMaxBatchMembers = 10'000;
 inline constexpr std::size_t kDefaultMaxEventsPerAppend = 1000;
 inline constexpr std::size_t kDefaultMaxClaim = 1000;
 inline constexpr std::size_t kMaxTags = 32;
@@ -57,6 +61,7 @@ struct Limits {
   std::size_t max_payload_bytes = kDefaultMaxPayloadBytes;
   std::size_t max_event_bytes = kDefaultMaxEventBytes;
   std::size_t max_batch = kDefaultMaxBatch;
+  std::size_t max_batch_members = kDefaultMaxBatchMembers;
   std::size_t max_events_per_append = kDefaultMaxEventsPerAppend;
   std::size_t max_claim = kDefaultMaxClaim;
   std::size_t max_read_page_bytes = kMaxReadPageBytes;

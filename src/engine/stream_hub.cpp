@@ -1,13 +1,77 @@
 #include "engine/stream_hub.hpp"
 
+#include <map>
 #include <unordered_map>
 #include <utility>
 
 #include "engine/hub_core.hpp"
 
 namespace jobtape::engine {
+namespace detail {
 
-StreamHub::StreamHub(store::Store& store) : core_(std::make_shared<detail::HubCore>(store)) {}
+// Who watches which batch. Handles hold it weakly, so they may outlive the hub.
+struct BatchWatchers {
+  using Notify = std::shared_ptr<const std::function<void()>>;
+  std::mutex mu;
+  bool closed = false;                                                   // GUARDED_BY(mu)
+  uint64_t next_key = 0;                                                 // GUARDED_BY(mu)
+  std::unordered_map<store::BatchId, std::map<uint64_t, Notify>> watch;  // GUARDED_BY(mu)
+
+  // Runs outside `mu`: a notify only posts, but must not wait on our lock.
+  static void Call(const std::vector<Notify>& notifies) {
+    for (const Notify& n : notifies)
+      (*n)();
+  }
+};
+
+}  // namespace detail
+
+StreamHub::StreamHub(store::Store& store)
+    : core_(std::make_shared<detail::HubCore>(store)),
+      batches_(std::make_shared<detail::BatchWatchers>()) {}
+
+std::shared_ptr<void> StreamHub::WatchBatch(store::BatchId id, std::function<void()> notify) {
+  auto fn = std::make_shared<const std::function<void()>>(std::move(notify));
+  uint64_t key = 0;
+  bool closed = false;
+  {
+    std::lock_guard<std::mutex> lock(batches_->mu);
+    closed = batches_->closed;
+    key = ++batches_->next_key;
+    if (!closed) batches_->watch[id].emplace(key, fn);
+  }
+  if (closed) (*fn)();
+  std::weak_ptr<detail::BatchWatchers> weak = batches_;
+  return std::shared_ptr<void>(nullptr, [weak, id, key](void*) {
+    if (auto w = weak.lock()) {
+      std::lock_guard<std::mutex> lock(w->mu);
+      auto it = w->watch.find(id);
+      if (it == w->watch.end()) return;
+      it->second.erase(key);
+      if (it->second.empty()) w->watch.erase(it);
+    }
+  });
+}
+
+bool StreamHub::closed() const {
+  std::lock_guard<std::mutex> lock(batches_->mu);
+  return batches_->closed;
+}
+
+void StreamHub::OnBatches(const std::vector<store::BatchId>& batches) {
+  std::vector<detail::BatchWatchers::Notify> notifies;
+  {
+    std::lock_guard<std::mutex> lock(batches_->mu);
+    if (batches_->watch.empty()) return;
+    for (store::BatchId id : batches) {
+      auto it = batches_->watch.find(id);
+      if (it == batches_->watch.end()) continue;
+      for (const auto& [key, fn] : it->second)
+        notifies.push_back(fn);
+    }
+  }
+  detail::BatchWatchers::Call(notifies);
+}
 
 StreamHub::~StreamHub() {
   CloseAll(Status::Unavailable("stream hub destroyed"));
@@ -50,6 +114,17 @@ void StreamHub::CloseAll(Status reason) {
   for (const auto& sub : subs)
     sub->Close(reason);
   // `subs` may hold the last references: released here, outside core_->mu.
+  std::vector<detail::BatchWatchers::Notify> notifies;
+  {
+    std::lock_guard<std::mutex> lock(batches_->mu);
+    batches_->closed = true;
+    for (const auto& [id, watchers] : batches_->watch) {
+      for (const auto& [key, fn] : watchers)
+        notifies.push_back(fn);
+    }
+    batches_->watch.clear();
+  }
+  detail::BatchWatchers::Call(notifies);
 }
 
 int64_t StreamHub::open_subscriptions() const {

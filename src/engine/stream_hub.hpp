@@ -16,6 +16,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <string>
@@ -30,7 +31,8 @@ namespace jobtape::engine {
 
 namespace detail {
 struct HubCore;
-}
+struct BatchWatchers;
+}  // namespace detail
 
 // Events buffered per watcher: enough to absorb a burst of log lines between
 // two socket writes; 10,000 watchers x 128 x ~200 B is ~256 MB in the worst
@@ -52,8 +54,16 @@ class StreamHub final : public store::StoreObserver {
   std::shared_ptr<Subscription> Subscribe(JobId job_id, Seq after,
                                           size_t capacity = kDefaultStreamCapacity);
 
+  // Batch watchers (GET /v1/batches/{id}/stream): `notify` runs on a store
+  // thread after each commit in which a member of batch `id` ended, and once
+  // when the hub closes (closed() is then true); it must only post the work
+  // elsewhere. Watching lasts until the returned handle is destroyed.
+  std::shared_ptr<void> WatchBatch(store::BatchId id, std::function<void()> notify);
+  bool closed() const;
+
   // Ends every open subscription with `reason` (e.g. kUnavailable "shutting
   // down"); later Subscribe calls return subscriptions already ended with it.
+  // Batch watchers are notified.
   void CloseAll(Status reason);
 
   // Subscriptions neither ended nor destroyed (a gauge for /metrics).
@@ -64,9 +74,11 @@ class StreamHub final : public store::StoreObserver {
   // StoreObserver. Never blocks on a subscriber.
   void OnEvents(const std::vector<Event>& events) override;
   void OnWork(const std::string& queue, std::optional<TimePoint> due) override;
+  void OnBatches(const std::vector<store::BatchId>& batches) override;
 
  private:
   const std::shared_ptr<detail::HubCore> core_;
+  const std::shared_ptr<detail::BatchWatchers> batches_;
 };
 
 }  // namespace jobtape::engine

@@ -1,5 +1,6 @@
 #include "http/connection.hpp"
 
+#include <algorithm>
 #include <cstdio>
 #include <random>
 
@@ -174,14 +175,23 @@ asio::awaitable<void> Connection::Serve() {
 
     bhttp::request_parser<bhttp::string_body> parser;
     parser.header_limit(static_cast<std::uint32_t>(opt.limits.max_header_bytes));
-    parser.body_limit(opt.limits.max_body_bytes);
+    // Beast checks Content-Length against the limit as the header ends, so
+    // the header is read under the largest limit of any route; the request's
+    // own limit is applied once its method and target are known.
+    parser.body_limit(std::max(opt.limits.max_body_bytes, opt.limits.max_large_body_bytes));
     stream_.expires_after(opt.header_timeout);
     auto [hec, hn] = co_await bhttp::async_read_header(stream_, buffer, parser, kTuple);
+    body_limit_ = BodyLimitFor(parser.get());
     if (hec) {
       co_await AnswerReadError(hec, 11);
       co_return;
     }
     unsigned version = parser.get().version();
+    parser.body_limit(body_limit_);
+    if (auto length = parser.content_length(); length && *length > body_limit_) {
+      co_await AnswerReadError(bhttp::error::body_limit, version);
+      co_return;
+    }
     if (!parser.is_done()) {
       auto expect = parser.get()[bhttp::field::expect];
       if (EqualsIgnoreCase(std::string_view(expect.data(), expect.size()), "100-continue")) {
@@ -257,12 +267,24 @@ asio::awaitable<Response> Connection::Invoke(Request& request) {
   co_return InternalErrorResponse(request.request_id);
 }
 
+std::size_t Connection::BodyLimitFor(const bhttp::request<bhttp::string_body>& header) const {
+  const HttpLimits& limits = state_.options.limits;
+  if (header.method() != bhttp::verb::post || limits.large_body_paths.empty()) {
+    return limits.max_body_bytes;
+  }
+  std::string_view target(header.target().data(), header.target().size());
+  target = target.substr(0, target.find('?'));
+  for (const std::string& path : limits.large_body_paths) {
+    if (target == path) return std::max(limits.max_body_bytes, limits.max_large_body_bytes);
+  }
+  return limits.max_body_bytes;
+}
+
 asio::awaitable<void> Connection::AnswerReadError(error_code ec, unsigned version) {
   Status status;
   if (ec == bhttp::error::body_limit) {
-    status =
-        Status::PayloadTooLarge("request body larger than " +
-                                std::to_string(state_.options.limits.max_body_bytes) + " bytes");
+    status = Status::PayloadTooLarge("request body larger than " + std::to_string(body_limit_) +
+                                     " bytes");
   } else if (ec == bhttp::error::header_limit) {
     status = Status::PayloadTooLarge("request headers larger than " +
                                          std::to_string(state_.options.limits.max_header_bytes) +

@@ -86,6 +86,10 @@ class Connection : public std::enable_shared_from_this<Connection> {
       Response& response, const boost::beast::http::request<boost::beast::http::string_body>& req,
       const std::string& request_id);
   void CloseSocket();
+  // The body limit of a request with this header: HttpLimits::max_body_bytes,
+  // or max_large_body_bytes for a POST to one of its large_body_paths.
+  std::size_t BodyLimitFor(
+      const boost::beast::http::request<boost::beast::http::string_body>& header) const;
 
   ServerState& state_;
   const uint64_t id_;
@@ -93,8 +97,9 @@ class Connection : public std::enable_shared_from_this<Connection> {
   boost::beast::flat_buffer buffer_;  // bytes read but not yet parsed
   std::string remote_address_;
   boost::asio::cancellation_signal cancel_;
-  bool idle_ = false;       // waiting for the first byte of a request
-  bool streaming_ = false;  // writing a streamed body
+  bool idle_ = false;           // waiting for the first byte of a request
+  bool streaming_ = false;      // writing a streamed body
+  std::size_t body_limit_ = 0;  // of the request being read
 };
 
 // Runs `session` on an accepted WebSocket upgrade of `stream` (websocket.cpp).

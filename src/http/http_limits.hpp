@@ -6,12 +6,16 @@
 #pragma once
 
 #include <cstddef>
+#include <string>
+#include <vector>
 
 namespace jobtape::http {
 
 // DESIGN §3: 1 MiB holds a 1,000-job batch of small payloads, while a single
 // request cannot make the server buffer much.
 inline constexpr std::size_t kDefaultMaxBodyBytes = 1024 * 1024;
+// POST /v1/batches carries up to 10,000 jobs: 16 MiB is 1.6 KiB per job.
+inline constexpr std::size_t kDefaultMaxLargeBodyBytes = 16 * 1024 * 1024;
 // Request line plus headers. Bearer tokens and a few proxy headers fit in a few
 // hundred bytes; 16 KiB leaves room without letting headers become a body.
 inline constexpr std::size_t kDefaultMaxHeaderBytes = 16 * 1024;
@@ -25,6 +29,9 @@ inline constexpr std::size_t kDefaultMaxStringBytes = 100'000;
 
 struct HttpLimits {
   std::size_t max_body_bytes = kDefaultMaxBodyBytes;
+  // POST requests to these exact paths may send up to max_large_body_bytes.
+  std::size_t max_large_body_bytes = kDefaultMaxLargeBodyBytes;
+  std::vector<std::string> large_body_paths = {"/v1/batches"};
   std::size_t max_header_bytes = kDefaultMaxHeaderBytes;
   std::size_t max_json_depth = kDefaultMaxJsonDepth;
   std::size_t max_object_keys = kDefaultMaxObjectKeys;

@@ -77,6 +77,38 @@ SubmittedFields FieldsPresent(const json::value& value) {
   return f;
 }
 
+namespace {
+
+// Decodes the array `jobs` (`jobs_text` its exact text inside the body) into
+// `out`; errors carry "jobs[i]." paths.
+Status DecodeJobArray(const json::value& jobs, std::optional<std::string_view> jobs_text,
+                      TimePoint now, std::size_t max_jobs, Submission& out) {
+  if (!jobs.is_array()) return Status::InvalidArgument("must be an array of jobs", "jobs");
+  const json::array& a = jobs.get_array();
+  if (a.empty()) return Status::InvalidArgument("must hold at least one job", "jobs");
+  if (a.size() > max_jobs) {
+    return Status::LimitExceeded(
+        "batch of " + std::to_string(a.size()) + " jobs, limit " + std::to_string(max_jobs),
+        "jobs");
+  }
+  std::optional<std::vector<std::string_view>> texts;
+  if (jobs_text) texts = RawArrayElements(*jobs_text);
+  if (!texts || texts->size() != a.size()) {
+    return Status::Internal("jobs array not found in the request text");
+  }
+  out.jobs.reserve(a.size());
+  out.fields.reserve(a.size());
+  for (std::size_t i = 0; i < a.size(); ++i) {
+    auto spec = DecodeJobSpec(a[i], (*texts)[i], now);
+    if (!spec.ok()) return spec.status().WithFieldPrefix("jobs[" + std::to_string(i) + "]");
+    out.jobs.push_back(std::move(spec).value());
+    out.fields.push_back(FieldsPresent(a[i]));
+  }
+  return Status::Ok();
+}
+
+}  // namespace
+
 Result<Submission> DecodeSubmission(const json::value& value, std::string_view raw, TimePoint now,
                                     std::size_t max_batch) {
   auto object = AsObject(value);
@@ -92,29 +124,32 @@ Result<Submission> DecodeSubmission(const json::value& value, std::string_view r
   }
   submission.batch = true;
   JT_RETURN_IF_ERROR(CheckKnownFields(o, {"jobs"}));
-  const json::value& jobs = o.at("jobs");
-  if (!jobs.is_array()) return Status::InvalidArgument("must be an array of jobs", "jobs");
-  const json::array& a = jobs.get_array();
-  if (a.empty()) return Status::InvalidArgument("must hold at least one job", "jobs");
-  if (a.size() > max_batch) {
-    return Status::LimitExceeded(
-        "batch of " + std::to_string(a.size()) + " jobs, limit " + std::to_string(max_batch),
-        "jobs");
-  }
-  std::optional<std::string_view> jobs_text = RawMemberValue(raw, "jobs");
-  std::optional<std::vector<std::string_view>> texts;
-  if (jobs_text) texts = RawArrayElements(*jobs_text);
-  if (!texts || texts->size() != a.size()) {
-    return Status::Internal("jobs array not found in the request text");
-  }
-  submission.jobs.reserve(a.size());
-  for (std::size_t i = 0; i < a.size(); ++i) {
-    auto spec = DecodeJobSpec(a[i], (*texts)[i], now);
-    if (!spec.ok()) return spec.status().WithFieldPrefix("jobs[" + std::to_string(i) + "]");
-    submission.jobs.push_back(std::move(spec).value());
-    submission.fields.push_back(FieldsPresent(a[i]));
-  }
+  JT_RETURN_IF_ERROR(
+      DecodeJobArray(o.at("jobs"), RawMemberValue(raw, "jobs"), now, max_batch, submission));
   return submission;
+}
+
+Result<BatchSubmission> DecodeBatchSubmission(const json::value& value, std::string_view raw,
+                                              TimePoint now, std::size_t max_members) {
+  auto object = AsObject(value);
+  if (!object.ok()) return object.status();
+  const json::object& o = **object;
+  JT_RETURN_IF_ERROR(CheckKnownFields(o, {"jobs", "on_complete", "idempotency_key"}));
+  BatchSubmission out;
+  const json::value* jobs = o.if_contains("jobs");
+  if (jobs == nullptr) return Status::InvalidArgument("required", "jobs");
+  JT_RETURN_IF_ERROR(
+      DecodeJobArray(*jobs, RawMemberValue(raw, "jobs"), now, max_members, out.members));
+  if (const json::value* cb = o.if_contains("on_complete"); cb != nullptr && !cb->is_null()) {
+    std::optional<std::string_view> text = RawMemberValue(raw, "on_complete");
+    if (!text) return Status::Internal("on_complete not found in the request text");
+    auto spec = DecodeJobSpec(*cb, *text, now);
+    if (!spec.ok()) return spec.status().WithFieldPrefix("on_complete");
+    out.on_complete = std::move(spec).value();
+    out.on_complete_fields = FieldsPresent(*cb);
+  }
+  JT_RETURN_IF_ERROR(ReadString(o, "idempotency_key", out.idempotency_key));
+  return out;
 }
 
 }  // namespace jobtape::http

@@ -1,10 +1,12 @@
 // Decoding the body of POST /v1/jobs (DESIGN §3) into JobSpecs.
 //
-// A body is one job object, or {"jobs": [job, ...]} for a batch. Job fields:
+// A body is one job object, or {"jobs": [job, ...]} for several (POST
+// /v1/batches has its own body, DecodeBatchSubmission). Job fields:
 //   kind (required string), queue, payload (any JSON; stored byte for byte as
 //   sent), priority, run_at (RFC 3339) or delay_ms (not both), max_attempts,
 //   backoff {initial_ms, max_ms, multiplier, jitter}, timeout_ms,
-//   concurrency_key, concurrency_limit, idempotency_key, batch_id, tags.
+//   concurrency_key, concurrency_limit, idempotency_key, batch_id (refused by
+//   validation: only POST /v1/batches sets it), tags.
 // Unknown fields are refused (json_fields.hpp gives the conventions).
 //
 // Decoding checks syntax and types only; every error is Phase::kDecode (400),
@@ -15,6 +17,8 @@
 // Thread-safety: pure functions.
 #pragma once
 
+#include <optional>
+#include <string>
 #include <string_view>
 #include <vector>
 
@@ -44,5 +48,18 @@ struct Submission {
 // limit_exceeded (413) for more than `max_batch` jobs.
 Result<Submission> DecodeSubmission(const boost::json::value& value, std::string_view raw,
                                     TimePoint now, std::size_t max_batch);
+
+// The body of POST /v1/batches: {"jobs": [job, ...], "on_complete": job,
+// "idempotency_key": "..."}; only "jobs" is required.
+struct BatchSubmission {
+  Submission members;
+  std::optional<JobSpec> on_complete;
+  SubmittedFields on_complete_fields;
+  std::string idempotency_key;
+};
+// DecodeSubmission's errors, with "jobs[i]." and "on_complete." paths;
+// limit_exceeded (413) for more than `max_members` jobs.
+Result<BatchSubmission> DecodeBatchSubmission(const boost::json::value& value, std::string_view raw,
+                                              TimePoint now, std::size_t max_members);
 
 }  // namespace jobtape::http

@@ -32,17 +32,7 @@ void WriteTime(JsonWriter& w, std::string_view name, std::optional<TimePoint> t)
   }
 }
 
-void WriteJob(JsonWriter& w, const Job& job) {
-  const JobSpec& s = job.spec;
-  w.BeginObject();
-  w.Key("id").Int(job.id);
-  w.Key("kind").String(s.kind);
-  w.Key("queue").String(s.queue);
-  w.Key("state").String(JobStateName(job.state));
-  w.Key("priority").Int(s.priority);
-  w.Key("payload").Raw(s.payload);
-  w.Key("attempt").Int(job.attempt);
-  w.Key("max_attempts").Int(s.max_attempts);
+static void WriteBackoffAndTimeout(JsonWriter& w, const JobSpec& s) {
   w.Key("backoff").BeginObject();
   w.Key("initial_ms").Int(Millis(s.backoff.initial));
   w.Key("max_ms").Int(Millis(s.backoff.max));
@@ -55,6 +45,37 @@ void WriteJob(JsonWriter& w, const Job& job) {
   } else {
     w.Null();
   }
+}
+
+void WriteJobTemplate(JsonWriter& w, const JobSpec& s) {
+  w.BeginObject();
+  w.Key("kind").String(s.kind);
+  w.Key("queue").String(s.queue);
+  w.Key("priority").Int(s.priority);
+  w.Key("payload").Raw(s.payload);
+  w.Key("max_attempts").Int(s.max_attempts);
+  WriteBackoffAndTimeout(w, s);
+  WriteOptionalString(w, "concurrency_key", s.concurrency_key);
+  w.Key("concurrency_limit").Int(s.concurrency_limit);
+  w.Key("tags").BeginArray();
+  for (const std::string& tag : s.tags)
+    w.String(tag);
+  w.EndArray();
+  w.EndObject();
+}
+
+void WriteJob(JsonWriter& w, const Job& job) {
+  const JobSpec& s = job.spec;
+  w.BeginObject();
+  w.Key("id").Int(job.id);
+  w.Key("kind").String(s.kind);
+  w.Key("queue").String(s.queue);
+  w.Key("state").String(JobStateName(job.state));
+  w.Key("priority").Int(s.priority);
+  w.Key("payload").Raw(s.payload);
+  w.Key("attempt").Int(job.attempt);
+  w.Key("max_attempts").Int(s.max_attempts);
+  WriteBackoffAndTimeout(w, s);
   WriteOptionalString(w, "concurrency_key", s.concurrency_key);
   w.Key("concurrency_limit").Int(s.concurrency_limit);
   WriteOptionalString(w, "idempotency_key", s.idempotency_key);

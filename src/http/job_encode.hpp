@@ -27,6 +27,10 @@ namespace jobtape::http {
 void WriteTime(JsonWriter& w, std::string_view name, std::optional<TimePoint> t);
 
 void WriteJob(JsonWriter& w, const Job& job);
+// A job template (a batch's on_complete) in the form a submission takes:
+// {"kind","queue","priority","payload","max_attempts","backoff","timeout_ms",
+//  "concurrency_key","concurrency_limit","tags"}.
+void WriteJobTemplate(JsonWriter& w, const JobSpec& spec);
 // {"job_id":1,"seq":2,"type":"progress","at":"...","at_ms":...,"attempt":1,"data":{...}}
 void WriteEvent(JsonWriter& w, const Event& event);
 // {"job_id":1,"attempt":1,"lease_token":"...","expires_at":"...","expires_at_ms":...}

@@ -43,6 +43,22 @@ Status ValidateEnqueue(const EnqueueParams& p, const Limits& limits) {
   return Status::Ok();
 }
 
+Status ValidateJobTemplate(const JobSpec& job, const Limits& limits, TimePoint now,
+                           std::string_view set_by) {
+  const std::string set = "set by " + std::string(set_by) + "; must be empty";
+  if (job.run_at) return Status::InvalidArgument(set, "run_at");
+  if (!job.idempotency_key.empty()) return Status::InvalidArgument(set, "idempotency_key");
+  if (job.retry_of) return Status::InvalidArgument("must be empty", "retry_of");
+  if (job.tags.size() >= kMaxTags) {
+    return Status::InvalidArgument(
+        "at most " + std::to_string(kMaxTags - 1) + " tags (" + std::string(set_by) + " adds one)",
+        "tags");
+  }
+  Status v = ValidateJobSpec(job, limits, now);
+  if (v.ok() && !IsValidJson(job.payload)) v = Status::InvalidArgument("not valid JSON", "payload");
+  return v;
+}
+
 Status ValidateClaim(const ClaimParams& p, const Limits& limits) {
   if (p.queues.empty()) return Status::InvalidArgument("at least one queue", "queues");
   if (p.queues.size() > kMaxClaimQueues) {

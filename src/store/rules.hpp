@@ -27,6 +27,13 @@ Status ValidateCancel(const CancelParams& p);
 Status ValidateList(const ListParams& p);
 Status ValidateTapeRead(const TapeReadParams& p);
 Status ValidateQueueUpdate(const QueueUpdateParams& p);
+// A job template (a schedule's job, a batch's on_complete): a JobSpec as
+// ValidateEnqueue takes it, except that run_at, idempotency_key and retry_of
+// are set by whoever enqueues it (`set_by`, for the message) and must be
+// empty, and one tag must stay free for the one it adds. Field names are the
+// template's own ("tags", "payload"); callers prefix them.
+Status ValidateJobTemplate(const JobSpec& job, const Limits& limits, TimePoint now,
+                           std::string_view set_by);
 // True if `text` is well-formed JSON (any value).
 bool IsValidJson(std::string_view text);
 // True if `text` is a well-formed JSON object.

@@ -33,22 +33,7 @@ Status ValidateScheduleUpsert(const ScheduleUpsertParams& p, const Limits& limit
   if (s.misfire != MisfirePolicy::kSkip && s.misfire != MisfirePolicy::kRunOnce) {
     return Status::InvalidArgument("must be skip or run_once", "misfire");
   }
-  const JobSpec& job = s.job;
-  if (job.run_at) {
-    return Status::InvalidArgument("set by each fire; must be empty", "job.run_at");
-  }
-  if (!job.idempotency_key.empty()) {
-    return Status::InvalidArgument("set by each fire; must be empty", "job.idempotency_key");
-  }
-  if (job.retry_of) return Status::InvalidArgument("must be empty", "job.retry_of");
-  if (job.tags.size() >= kMaxTags) {
-    return Status::InvalidArgument(
-        "at most " + std::to_string(kMaxTags - 1) + " tags (each fire adds one)", "job.tags");
-  }
-  Status v = ValidateJobSpec(job, limits, p.now);
-  if (v.ok() && !IsValidJson(job.payload)) {
-    v = Status::InvalidArgument("not valid JSON", "payload");
-  }
+  Status v = ValidateJobTemplate(s.job, limits, p.now, "each fire");
   if (!v.ok()) return v.WithFieldPrefix("job");
   return Status::Ok();
 }

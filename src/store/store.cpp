@@ -40,6 +40,9 @@ JT_SYNC(Schedule, ScheduleDelete, std::string)
 JT_SYNC(SchedulesFireDueResult, SchedulesFireDue, SchedulesFireDueParams)
 JT_SYNC(Schedule, ScheduleGet, std::string)
 JT_SYNC(SchedulePage, SchedulesList, SchedulesListParams)
+JT_SYNC(BatchCreateResult, BatchCreate, BatchCreateParams)
+JT_SYNC(BatchCancelResult, BatchCancel, BatchCancelParams)
+JT_SYNC(BatchInfo, BatchGet, BatchId)
 
 #undef JT_SYNC
 

@@ -315,6 +315,60 @@ struct SchedulesFireDueResult {
   int64_t active = 0;                     // unpaused schedules
 };
 
+// ---- batches ----
+
+using BatchId = int64_t;
+
+// A batch: jobs created together, counted together, with an optional job
+// enqueued once when the last of them ends. Validated by ValidateBatchCreate
+// (store/batch_rules.hpp).
+struct BatchCreateParams {
+  TimePoint now;
+  // 1..limits.max_batch_members ordinary jobs (each as JobsEnqueue would take
+  // it, but without an idempotency key: the batch's own key stands for all).
+  std::vector<JobSpec> jobs;
+  // Enqueued in the transaction that writes the last member's `final`, with
+  // the tag "batch:<id>" and the idempotency key "batch:<id>:on_complete".
+  // run_at, idempotency_key and retry_of must be empty.
+  std::optional<JobSpec> on_complete;
+  // A repeat of a key returns the batch created first (duplicate).
+  std::string idempotency_key;
+};
+
+struct BatchInfo {
+  BatchId id = 0;
+  int64_t total = 0;
+  int64_t counts[kJobStateCount] = {};  // members per state, read together
+  std::optional<JobSpec> on_complete;
+  std::optional<JobId> on_complete_job_id;  // set once the last member ended
+  std::string idempotency_key;
+  TimePoint created_at;
+  std::optional<TimePoint> finished_at;  // when the last member ended
+  // Members in a terminal state.
+  int64_t done() const {
+    return counts[static_cast<int>(JobState::kSucceeded)] +
+           counts[static_cast<int>(JobState::kFailed)] +
+           counts[static_cast<int>(JobState::kCancelled)];
+  }
+};
+
+struct BatchCreateResult {
+  BatchInfo batch;
+  std::vector<JobId> job_ids;  // members in request order
+  bool duplicate = false;      // the idempotency key matched: this is that batch
+};
+
+struct BatchCancelParams {
+  TimePoint now;
+  BatchId id = 0;
+  Duration grace = std::chrono::seconds(10);  // as CancelParams, per running member
+  std::string reason;
+};
+struct BatchCancelResult {
+  int64_t cancelled = 0;         // waiting members cancelled at once
+  int64_t cancel_requested = 0;  // running members asked to stop
+};
+
 // Things the store tells its observers after a commit. Called on a store
 // thread; must not block or call back into the store synchronously.
 class StoreObserver {
@@ -325,6 +379,8 @@ class StoreObserver {
   // Work may have become claimable in `queue` (enqueue, freed capacity, a
   // resumed queue, a retry), or a job was scheduled for `due`.
   virtual void OnWork(const std::string& queue, std::optional<TimePoint> due) = 0;
+  // Members of these batches ended (a batch's counts changed), each batch once.
+  virtual void OnBatches(const std::vector<BatchId>& /*batches*/) {}
 };
 
 struct StoreHealth {
@@ -389,6 +445,14 @@ class Store {
   // against doubles a second time.
   virtual void SchedulesFireDueAsync(SchedulesFireDueParams p,
                                      Done<SchedulesFireDueResult> done) = 0;
+  // Creates a batch and its members in one transaction (all or nothing).
+  // Each member that reaches a terminal state counts, in the transaction that
+  // writes its `final`; the last one also enqueues on_complete (exactly once).
+  // A member's manual retry (JobRetry) is a new job outside the batch.
+  virtual void BatchCreateAsync(BatchCreateParams p, Done<BatchCreateResult> done) = 0;
+  // Cancels every member not yet terminal (as JobCancel each, in one
+  // transaction). kNotFound if there is no such batch.
+  virtual void BatchCancelAsync(BatchCancelParams p, Done<BatchCancelResult> done) = 0;
 
   virtual void JobGetAsync(JobId id, Done<Job> done) = 0;
   virtual void JobsListAsync(ListParams p, Done<JobPage> done) = 0;
@@ -398,6 +462,8 @@ class Store {
   // kNotFound if there is no schedule `name`.
   virtual void ScheduleGetAsync(std::string name, Done<Schedule> done) = 0;
   virtual void SchedulesListAsync(SchedulesListParams p, Done<SchedulePage> done) = 0;
+  // kNotFound if there is no batch `id`.
+  virtual void BatchGetAsync(BatchId id, Done<BatchInfo> done) = 0;
 
   virtual StoreStats Stats() const = 0;
   virtual const Limits& limits() const = 0;
@@ -424,6 +490,9 @@ class Store {
   Result<SchedulesFireDueResult> SchedulesFireDue(SchedulesFireDueParams p);
   Result<Schedule> ScheduleGet(std::string name);
   Result<SchedulePage> SchedulesList(SchedulesListParams p);
+  Result<BatchCreateResult> BatchCreate(BatchCreateParams p);
+  Result<BatchCancelResult> BatchCancel(BatchCancelParams p);
+  Result<BatchInfo> BatchGet(BatchId id);
 };
 
 }  // namespace jobtape::store

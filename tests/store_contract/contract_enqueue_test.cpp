@@ -19,7 +19,6 @@ TEST_P(StoreContract, EnqueueWritesJobAndCreatedEvent) {
   spec.timeout = seconds(90);
   spec.concurrency_key = "acct-9";
   spec.concurrency_limit = 4;
-  spec.batch_id = "b-1";
   spec.tags = {"x", "y.z"};
   auto r = store().JobsEnqueue({now_, {spec}});
   ASSERT_OK(r);
@@ -40,7 +39,7 @@ TEST_P(StoreContract, EnqueueWritesJobAndCreatedEvent) {
   EXPECT_EQ(job.spec.timeout, spec.timeout);
   EXPECT_EQ(job.spec.concurrency_key, "acct-9");
   EXPECT_EQ(job.spec.concurrency_limit, 4);
-  EXPECT_EQ(job.spec.batch_id, "b-1");
+  EXPECT_TRUE(job.spec.batch_id.empty());
   EXPECT_EQ(job.spec.tags, spec.tags);
   EXPECT_EQ(job.attempt, 0);
   EXPECT_EQ(job.created_at, now_);

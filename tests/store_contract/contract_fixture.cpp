@@ -12,6 +12,7 @@ Limits ContractLimits() {
   limits.max_payload_bytes = 4096;
   limits.max_event_bytes = 1024;
   limits.max_batch = 20;
+  limits.max_batch_members = 300;
   limits.max_events_per_append = 10;
   limits.max_claim = 50;
   limits.max_read_page_bytes = 16 * 1024;

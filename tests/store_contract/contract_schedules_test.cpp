@@ -85,7 +85,6 @@ TEST_P(Schedules, UpsertGetListDelete) {
   spec.job.timeout = seconds(90);
   spec.job.concurrency_key = "reports";
   spec.job.concurrency_limit = 2;
-  spec.job.batch_id = "b-7";
   spec.job.tags = {"ops"};
   spec.misfire = MisfirePolicy::kRunOnce;
   auto up = Upsert(spec);
@@ -116,7 +115,6 @@ TEST_P(Schedules, UpsertGetListDelete) {
   EXPECT_EQ(job.backoff.jitter, spec.job.backoff.jitter);
   EXPECT_EQ(job.concurrency_key, "reports");
   EXPECT_EQ(job.concurrency_limit, 2);
-  EXPECT_EQ(job.batch_id, "b-7");
   EXPECT_EQ(job.tags, std::vector<std::string>{"ops"});
 
   ASSERT_OK(Upsert(Sched("a-first", "0 * * * *")));

@@ -25,6 +25,7 @@ void AddJobRoutes(Router& router, ServerContext& ctx);
 void AddClaimRoutes(Router& router, ServerContext& ctx);
 void AddLeaseRoutes(Router& router, ServerContext& ctx);
 void AddQueueRoutes(Router& router, ServerContext& ctx);
+void AddBatchRoutes(Router& router, ServerContext& ctx);
 void AddStreamRoutes(Router& router, ServerContext& ctx);
 void AddHealthRoutes(Router& router, ServerContext& ctx);
 void AddMetricsRoutes(Router& router, ServerContext& ctx);

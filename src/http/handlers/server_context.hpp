@@ -81,6 +81,20 @@ class StreamTracker {
   int64_t open_ = 0;  // GUARDED_BY(mu_)
 };
 
+// Counts one stream as open in a StreamTracker for as long as it lives (the
+// response holds it until the connection is closed - for a WebSocket, after
+// the closing handshake - so shutdown can wait for goodbyes).
+class StreamHold {
+ public:
+  explicit StreamHold(StreamTracker& tracker) : tracker_(tracker) { tracker_.Opened(); }
+  ~StreamHold() { tracker_.Closed(); }
+  StreamHold(const StreamHold&) = delete;
+  StreamHold& operator=(const StreamHold&) = delete;
+
+ private:
+  StreamTracker& tracker_;
+};
+
 struct ServerContext {
   store::Store& store;
   engine::Dispatcher& dispatcher;

@@ -21,14 +21,11 @@
 #include <string>
 #include <vector>
 
-#include <boost/asio/as_tuple.hpp>
-#include <boost/asio/post.hpp>
-#include <boost/asio/steady_timer.hpp>
 #include <boost/asio/this_coro.hpp>
-#include <boost/asio/use_awaitable.hpp>
 
 #include "http/handlers/handler_util.hpp"
 #include "http/handlers/routes.hpp"
+#include "http/handlers/waker.hpp"
 #include "http/job_encode.hpp"
 #include "http/sse.hpp"
 #include "http/store_await.hpp"
@@ -38,49 +35,12 @@ namespace {
 
 namespace asio = boost::asio;
 using asio::awaitable;
-constexpr auto kTuple = asio::as_tuple(asio::use_awaitable);
 
 // Events gathered into one socket write at most (SSE): large enough that a
 // burst costs few writes, small enough to bound one watcher's write buffer.
 constexpr std::size_t kMaxChunkBytes = 64 * 1024;
 // A browser reconnects this long after losing a stream.
 constexpr std::chrono::milliseconds kReconnectDelay(1000);
-
-// Wakes a stream's coroutine when its subscription has news. The notify
-// callback runs on a store thread and only posts to the stream's executor.
-class Waker : public std::enable_shared_from_this<Waker> {
- public:
-  explicit Waker(asio::any_io_executor ex) : ex_(std::move(ex)), timer_(ex_) {}
-
-  void Attach(engine::Subscription& sub) {
-    std::weak_ptr<Waker> weak = weak_from_this();
-    sub.SetNotify([weak, ex = ex_] {
-      asio::post(ex, [weak] {
-        if (auto self = weak.lock()) self->Signal();
-      });
-    });
-  }
-  // True when notified, false when `timeout` passed without news.
-  awaitable<bool> Wait(std::chrono::milliseconds timeout) {
-    if (!signalled_) {
-      timer_.expires_after(timeout);
-      co_await timer_.async_wait(kTuple);
-    }
-    const bool signalled = signalled_;
-    signalled_ = false;
-    co_return signalled;
-  }
-
- private:
-  void Signal() {
-    signalled_ = true;
-    timer_.cancel();
-  }
-
-  asio::any_io_executor ex_;
-  asio::steady_timer timer_;
-  bool signalled_ = false;  // on the stream's executor only
-};
 
 // How events leave the server: SSE frames or WebSocket messages.
 class EventSink {
@@ -152,17 +112,6 @@ class WsSink final : public EventSink {
   MessageWriter& w_;
 };
 
-// Counts a stream as open (ServerContext::streams) for as long as the server
-// holds its response, that is until the connection is closed - for a
-// WebSocket, after the closing handshake - so shutdown can wait for goodbyes.
-struct StreamToken {
-  explicit StreamToken(ServerContext& c) : ctx(c) { ctx.streams.Opened(); }
-  ~StreamToken() { ctx.streams.Closed(); }
-  StreamToken(const StreamToken&) = delete;
-  StreamToken& operator=(const StreamToken&) = delete;
-  ServerContext& ctx;
-};
-
 // Moves events from the subscription to the sink until the tape ends, the
 // client goes away or the hub closes the stream.
 awaitable<void> Pump(ServerContext& ctx, std::shared_ptr<engine::Subscription> sub,
@@ -172,7 +121,7 @@ awaitable<void> Pump(ServerContext& ctx, std::shared_ptr<engine::Subscription> s
     ~Unhook() { sub.SetNotify(nullptr); }
   } unhook{*sub};
   auto waker = std::make_shared<Waker>(co_await asio::this_coro::executor);
-  waker->Attach(*sub);
+  sub->SetNotify(waker->Notifier());
   std::vector<Event> batch;
   while (true) {
     batch.clear();
@@ -262,7 +211,7 @@ awaitable<Response> Sse(ServerContext& ctx, Request& req) {
     done.status = 204;  // nothing more will ever come: EventSource stops reconnecting
     co_return done;
   }
-  auto token = std::make_shared<StreamToken>(ctx);
+  auto token = std::make_shared<StreamHold>(ctx.streams);
   auto sub = ctx.hub.Subscribe(start->id, start->after, ctx.settings.stream_capacity);
   co_return SseResponse([&ctx, sub, token](BodyWriter& writer) -> awaitable<void> {
     return StreamSse(ctx, sub, writer);
@@ -280,7 +229,7 @@ awaitable<Response> Ws(ServerContext& ctx, Request& req) {
   Phase phase;
   auto start = co_await Prepare(ctx, req, /*sse=*/false, phase);
   if (!start.ok()) co_return ErrorResponse(start.status(), req, phase);
-  auto token = std::make_shared<StreamToken>(ctx);
+  auto token = std::make_shared<StreamHold>(ctx.streams);
   auto sub = ctx.hub.Subscribe(start->id, start->after, ctx.settings.stream_capacity);
   Response response;
   response.status = 101;

@@ -24,6 +24,22 @@ namespace jobtape::store::sqlite {
   "cancel_deadline_at, last_seq, error, result"
 Job ReadJob(const Stmt& s, int first_col = 0);
 
+// Holds a read transaction open for the scope, so a read of several
+// statements sees one snapshot (on a reader connection).
+class ReadTxn {
+ public:
+  explicit ReadTxn(Db& db) : db_(db) { ok_ = db_.Exec("BEGIN").ok(); }
+  ~ReadTxn() {
+    if (ok_) (void)db_.Exec("COMMIT");
+  }
+  ReadTxn(const ReadTxn&) = delete;
+  ReadTxn& operator=(const ReadTxn&) = delete;
+
+ private:
+  Db& db_;
+  bool ok_;
+};
+
 // Appends one event to `job_id`'s tape at `seq` (the caller has advanced
 // last_seq). The row is written when the request's operation returns
 // (FlushEvents), so nothing in the same operation may read it back.
@@ -57,7 +73,16 @@ Result<ScheduleUpsertResult> OpScheduleUpsert(WriteCtx& ctx, const ScheduleUpser
 Result<Schedule> OpScheduleDelete(WriteCtx& ctx, const std::string& name);
 Result<SchedulesFireDueResult> OpSchedulesFireDue(WriteCtx& ctx, const SchedulesFireDueParams& p);
 
+// writes: batches (ops_batches.cpp)
+Result<BatchCreateResult> OpBatchCreate(WriteCtx& ctx, const BatchCreateParams& p);
+Result<BatchCancelResult> OpBatchCancel(WriteCtx& ctx, const BatchCancelParams& p);
+// Counts the end of a member of batch `batch_id` (its text form, as in
+// jobs.batch_id); the last member's end also enqueues the batch's on_complete
+// job. Called by every transition into a terminal state, in its transaction.
+Status BatchMemberEnded(WriteCtx& ctx, const std::string& batch_id, TimePoint now);
+
 // reads
+Result<BatchInfo> OpBatchGet(Db& db, BatchId id);
 Result<Schedule> OpScheduleGet(Db& db, const std::string& name);
 Result<SchedulePage> OpSchedulesList(Db& db, const SchedulesListParams& p);
 Result<Job> OpGet(Db& db, JobId id);

@@ -20,13 +20,14 @@ struct AttemptRow {
   int64_t lease_expires_at = 0;
   Seq last_seq = 0;
   bool keyed = false;
+  std::string batch_id;  // empty unless a batch member
 };
 
 // The columns ReadAttempt() expects.
 #define JT_ATTEMPT_COLUMNS                                                                  \
   "id, queue, attempt, lease_token, max_attempts, backoff_initial_us, backoff_max_us, "     \
   "backoff_multiplier, backoff_jitter, deadline_at, cancel_deadline_at, lease_expires_at, " \
-  "last_seq, concurrency_key IS NOT NULL"
+  "last_seq, concurrency_key IS NOT NULL, batch_id"
 
 constexpr const char* kSelectAttempt =
     "SELECT " JT_ATTEMPT_COLUMNS " FROM jobs WHERE id = ?1 AND state = 2";
@@ -47,6 +48,7 @@ AttemptRow ReadAttempt(const Stmt& q) {
   a.lease_expires_at = q.Int(11);
   a.last_seq = q.Int(12);
   a.keyed = q.Int(13) != 0;
+  if (!q.IsNull(14)) a.batch_id = q.Text(14);
   return a;
 }
 
@@ -107,6 +109,7 @@ Result<FinishResult> EndAttempt(WriteCtx& ctx, const AttemptRow& a, const Outcom
   } else {
     // Capacity was freed: a claimer waiting on a limit may proceed.
     ctx.fx.work.emplace_back(a.queue, std::nullopt);
+    if (!a.batch_id.empty()) JT_RETURN_IF_ERROR(BatchMemberEnded(ctx, a.batch_id, now));
   }
   return out;
 }

@@ -278,7 +278,7 @@ Result<ClaimResult> OpClaim(WriteCtx& ctx, const ClaimParams& p) {
 
 Result<CancelResult> OpCancel(WriteCtx& ctx, const CancelParams& p) {
   Stmt& q = ctx.db.Prepare(
-      "SELECT state, queue, attempt, cancel_deadline_at, lease_expires_at, last_seq "
+      "SELECT state, queue, attempt, cancel_deadline_at, lease_expires_at, last_seq, batch_id "
       "FROM jobs WHERE id = ?1");
   JobState state;
   std::string queue;
@@ -286,6 +286,7 @@ Result<CancelResult> OpCancel(WriteCtx& ctx, const CancelParams& p) {
   bool already_requested;
   int64_t lease_expires_at;
   Seq last_seq;
+  std::string batch_id;
   {
     StmtScope scope(q);
     q.Bind(1, p.id);
@@ -298,6 +299,7 @@ Result<CancelResult> OpCancel(WriteCtx& ctx, const CancelParams& p) {
     already_requested = !q.IsNull(3);
     lease_expires_at = q.IsNull(4) ? 0 : q.Int(4);
     last_seq = q.Int(5);
+    if (!q.IsNull(6)) batch_id = q.Text(6);
   }
   CancelResult out;
   out.state = state;
@@ -328,6 +330,7 @@ Result<CancelResult> OpCancel(WriteCtx& ctx, const CancelParams& p) {
   JT_RETURN_IF_ERROR(InsertEvent(ctx, p.id, last_seq + 1, EventType::kFinal, p.now, attempt,
                                  CancelledFinalData(reason)));
   ctx.fx.Move(queue, state, JobState::kCancelled);
+  if (!batch_id.empty()) JT_RETURN_IF_ERROR(BatchMemberEnded(ctx, batch_id, p.now));
   out.state = JobState::kCancelled;
   out.changed = true;
   return out;
@@ -343,6 +346,7 @@ Result<EnqueuedJob> OpRetry(WriteCtx& ctx, const RetryParams& p) {
   JobSpec spec = job->spec;
   spec.run_at.reset();
   spec.idempotency_key.clear();
+  spec.batch_id.clear();  // the batch counted the original; the copy stands alone
   spec.retry_of = job->id;
   return InsertJob(ctx, spec, p.now);
 }

@@ -5,23 +5,6 @@
 #include "store/sqlite/ops.hpp"
 
 namespace jobtape::store::sqlite {
-namespace {
-
-// Holds a read transaction open for the scope.
-class ReadTxn {
- public:
-  explicit ReadTxn(Db& db) : db_(db) { ok_ = db_.Exec("BEGIN").ok(); }
-  ~ReadTxn() {
-    if (ok_) (void)db_.Exec("COMMIT");
-  }
-
- private:
-  Db& db_;
-  bool ok_;
-};
-
-}  // namespace
-
 Result<Job> OpGet(Db& db, JobId id) {
   Stmt& q = db.Prepare("SELECT " JT_JOB_COLUMNS " FROM jobs WHERE id = ?1");
   StmtScope scope(q);

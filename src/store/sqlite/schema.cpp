@@ -8,7 +8,7 @@ namespace {
 
 // Index of this array + 1 = the version a migration brings the database to.
 // Never edit a released migration; append a new one.
-constexpr std::array<const char*, 2> kMigrations = {
+constexpr std::array<const char*, 3> kMigrations = {
     // v1: jobs, their tapes and queue settings.
     R"sql(
 CREATE TABLE queues (
@@ -104,6 +104,28 @@ CREATE TABLE schedules (
 -- The due scan (next_fire_at <= now) and the earliest next fire for the
 -- scheduler's timer; paused schedules never fire, so they stay out of it.
 CREATE INDEX schedules_due ON schedules(next_fire_at) WHERE paused = 0;
+)sql",
+    // v3: batches (store.hpp BatchCreateParams). The members are ordinary
+    // jobs whose batch_id (a v1 column) holds the batch's id in decimal; their
+    // counts per state are read from jobs through jobs_by_batch. `done` counts
+    // members that reached a terminal state, advanced in the transaction of
+    // each member's `final`, so the one that makes it `total` is the last and
+    // enqueues on_complete. jobs_by_batch holds only batch members, and no
+    // transition changes batch_id, so other jobs never pay for it.
+    R"sql(
+CREATE TABLE batches (
+  id                 INTEGER PRIMARY KEY,
+  total              INTEGER NOT NULL,
+  done               INTEGER NOT NULL DEFAULT 0,
+  on_complete        TEXT,              -- job template JSON (store/schedule_rules.hpp); NULL = none
+  on_complete_job_id INTEGER,
+  idempotency_key    TEXT,
+  created_at         INTEGER NOT NULL,
+  finished_at        INTEGER            -- when the last member ended
+);
+CREATE UNIQUE INDEX batches_idempotency ON batches(idempotency_key)
+  WHERE idempotency_key IS NOT NULL;
+CREATE INDEX jobs_by_batch ON jobs(batch_id) WHERE batch_id IS NOT NULL;
 )sql",
 };
 

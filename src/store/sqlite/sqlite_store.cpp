@@ -1,10 +1,12 @@
 #include "store/sqlite/sqlite_store.hpp"
 
+#include <algorithm>
 #include <array>
 #include <map>
 #include <mutex>
 #include <set>
 
+#include "store/batch_rules.hpp"
 #include "store/rules.hpp"
 #include "store/schedule_rules.hpp"
 #include "store/sqlite/ops.hpp"
@@ -147,6 +149,17 @@ class SqliteStore final : public Store {
         });
   }
 
+  void BatchCreateAsync(BatchCreateParams p, Done<BatchCreateResult> done) override {
+    Status v = ValidateBatchCreate(p, options_.limits);
+    Write<BatchCreateResult>(std::move(v), std::move(done),
+                             [p = std::move(p)](WriteCtx& c) { return OpBatchCreate(c, p); });
+  }
+  void BatchCancelAsync(BatchCancelParams p, Done<BatchCancelResult> done) override {
+    Status v = ValidateBatchCancel(p);
+    Write<BatchCancelResult>(std::move(v), std::move(done),
+                             [p = std::move(p)](WriteCtx& c) { return OpBatchCancel(c, p); });
+  }
+
   void JobGetAsync(JobId id, Done<Job> done) override {
     Read<Job>(Status::Ok(), std::move(done), [id](Db& db) { return OpGet(db, id); });
   }
@@ -181,6 +194,9 @@ class SqliteStore final : public Store {
     Status v = ValidateSchedulesList(p);
     Read<SchedulePage>(std::move(v), std::move(done),
                        [p = std::move(p)](Db& db) { return OpSchedulesList(db, p); });
+  }
+  void BatchGetAsync(BatchId id, Done<BatchInfo> done) override {
+    Read<BatchInfo>(Status::Ok(), std::move(done), [id](Db& db) { return OpBatchGet(db, id); });
   }
   void HealthAsync(Done<StoreHealth> done) override {
     Read<StoreHealth>(Status::Ok(), std::move(done), [this](Db& db) -> Result<StoreHealth> {
@@ -239,6 +255,12 @@ class SqliteStore final : public Store {
     for (auto& [queue, due] : per_queue) {
       for (StoreObserver* o : observers_)
         o->OnWork(queue, due);
+    }
+    if (!fx.batches.empty()) {
+      std::sort(fx.batches.begin(), fx.batches.end());
+      fx.batches.erase(std::unique(fx.batches.begin(), fx.batches.end()), fx.batches.end());
+      for (StoreObserver* o : observers_)
+        o->OnBatches(fx.batches);
     }
   }
 

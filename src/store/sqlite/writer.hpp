@@ -42,16 +42,18 @@ struct TxnEffects {
   std::vector<std::pair<std::string, std::optional<TimePoint>>> work;
   std::vector<CountDelta> counts;
 
+  std::vector<BatchId> batches;  // batches a member of which ended (repeats allowed)
   struct Mark {
-    std::size_t events, work, counts;
+    std::size_t events, work, counts, batches;
   };
-  Mark Position() const { return {events.size(), work.size(), counts.size()}; }
+  Mark Position() const { return {events.size(), work.size(), counts.size(), batches.size()}; }
   void RollbackTo(Mark m) {
     events.resize(m.events);
     work.resize(m.work);
     counts.resize(m.counts, CountDelta{{}, JobState::kQueued, 0});
+    batches.resize(m.batches);
   }
-  void Clear() { RollbackTo({0, 0, 0}); }
+  void Clear() { RollbackTo({0, 0, 0, 0}); }
   void Move(const std::string& queue, JobState from, JobState to) {
     counts.push_back({queue, from, -1});
     counts.push_back({queue, to, +1});

@@ -407,5 +407,16 @@ void FakeStore::ScheduleGetAsync(std::string, store::Done<store::Schedule> d) {
 void FakeStore::SchedulesListAsync(store::SchedulesListParams, store::Done<store::SchedulePage> d) {
   d(NotImplemented());
 }
+void FakeStore::BatchCreateAsync(store::BatchCreateParams,
+                                 store::Done<store::BatchCreateResult> d) {
+  d(NotImplemented());
+}
+void FakeStore::BatchCancelAsync(store::BatchCancelParams,
+                                 store::Done<store::BatchCancelResult> d) {
+  d(NotImplemented());
+}
+void FakeStore::BatchGetAsync(store::BatchId, store::Done<store::BatchInfo> d) {
+  d(NotImplemented());
+}
 
 }  // namespace jobtape::engine::testing

@@ -61,6 +61,12 @@ class FakeStore final : public store::Store {
   void ScheduleGetAsync(std::string name, store::Done<store::Schedule> done) override;
   void SchedulesListAsync(store::SchedulesListParams p,
                           store::Done<store::SchedulePage> done) override;
+  // Batches: not supported either (their tests use SQLite).
+  void BatchCreateAsync(store::BatchCreateParams p,
+                        store::Done<store::BatchCreateResult> done) override;
+  void BatchCancelAsync(store::BatchCancelParams p,
+                        store::Done<store::BatchCancelResult> done) override;
+  void BatchGetAsync(store::BatchId id, store::Done<store::BatchInfo> done) override;
   store::StoreStats Stats() const override { return {}; }
   const Limits& limits() const override { return limits_; }
 

@@ -99,7 +99,7 @@ TEST_F(SqliteStoreTest, FailingMigrationRefusesToOpen) {
   EXPECT_NE(s.status().message().find("migration"), std::string::npos);
 }
 
-TEST_F(SqliteStoreTest, VersionOneDatabaseGainsSchedulesAndKeepsItsJobs) {
+TEST_F(SqliteStoreTest, VersionOneDatabaseMigratesToTheLatestAndKeepsItsJobs) {
   JobId id;
   {
     auto store = OpenOrDie();
@@ -107,16 +107,19 @@ TEST_F(SqliteStoreTest, VersionOneDatabaseGainsSchedulesAndKeepsItsJobs) {
     ASSERT_TRUE(r.ok());
     id = r->jobs[0].id;
   }
-  // Turn it back into what a v1 binary left: no schedules table, version 1.
+  // Turn it back into what a v1 binary left: no schedules (v2) nor batches
+  // (v3), version 1.
   sqlite3* db = nullptr;
   ASSERT_EQ(sqlite3_open(path_.c_str(), &db), SQLITE_OK);
-  ASSERT_EQ(sqlite3_exec(db, "DROP TABLE schedules; DELETE FROM schema_version WHERE version > 1",
+  ASSERT_EQ(sqlite3_exec(db,
+                         "DROP TABLE schedules; DROP TABLE batches; DROP INDEX jobs_by_batch; "
+                         "DELETE FROM schema_version WHERE version > 1",
                          nullptr, nullptr, nullptr),
             SQLITE_OK);
   sqlite3_close(db);
   auto store = OpenOrDie();
   ASSERT_NE(store, nullptr);
-  EXPECT_EQ(store->Health()->schema_version, 2);
+  EXPECT_EQ(store->Health()->schema_version, SchemaVersion());
   EXPECT_TRUE(store->JobGet(id).ok());
   ScheduleSpec spec;
   spec.name = "hourly";
