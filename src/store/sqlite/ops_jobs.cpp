@@ -38,9 +38,9 @@ Result<EnqueuedJob> InsertJob(WriteCtx& ctx, const JobSpec& spec, TimePoint now)
       "INSERT INTO jobs(queue, kind, state, priority, payload, run_at, max_attempts, "
       "backoff_initial_us, backoff_max_us, backoff_multiplier, backoff_jitter, timeout_us, "
       "concurrency_key, concurrency_limit, idempotency_key, batch_id, tags, retry_of, "
-      "created_at, updated_at, last_seq) "
+      "created_at, updated_at, last_seq, ready, due_at) "
       "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, "
-      "?19, ?19, 1)");
+      "?19, ?19, 1, CASE WHEN ?3 = 1 THEN 1 END, CASE WHEN ?3 = 0 THEN ?6 END)");
   ins.Bind(1, std::string_view(spec.queue)).Bind(2, std::string_view(spec.kind));
   ins.Bind(3, static_cast<int64_t>(state)).Bind(4, spec.priority);
   ins.Bind(5, std::string_view(spec.payload)).Bind(6, ToMicros(run_at));
@@ -92,8 +92,8 @@ Result<int64_t> CountOne(Stmt& q) {
 
 // Moves the due scheduled jobs of `queue` to queued (they become claimable).
 Status PromoteDue(WriteCtx& ctx, const std::string& queue, TimePoint now) {
-  Stmt& up =
-      ctx.db.Prepare("UPDATE jobs SET state = 1 WHERE state = 0 AND queue = ?1 AND run_at <= ?2");
+  Stmt& up = ctx.db.Prepare(
+      "UPDATE jobs SET state = 1, ready = 1, due_at = NULL WHERE queue = ?1 AND due_at <= ?2");
   up.Bind(1, std::string_view(queue)).Bind(2, ToMicros(now));
   JT_RETURN_IF_ERROR(up.Run());
   for (int64_t n = ctx.db.Changes(); n > 0; --n) {
@@ -114,6 +114,7 @@ struct Picked {
   int attempt = 0;  // before this claim
   Seq last_seq = 0;
   std::optional<Duration> timeout;
+  bool keyed = false;  // has a concurrency key
 };
 
 // Picks up to `want` ready jobs of `queue` in dispatch order, skipping jobs
@@ -121,15 +122,15 @@ struct Picked {
 // count per key across queues within this claim.
 Result<std::vector<Picked>> PickCandidates(WriteCtx& ctx, const std::string& queue, int want,
                                            std::map<std::string, int64_t>& key_running) {
-  std::vector<JobId> ids;
+  std::vector<std::pair<JobId, bool>> ids;  // (id, keyed)
   {
     Stmt& q = ctx.db.Prepare(
         "SELECT id, concurrency_key, concurrency_limit FROM jobs INDEXED BY jobs_ready "
-        "WHERE queue = ?1 AND state = 1 ORDER BY priority DESC, run_at, id LIMIT ?2");
+        "WHERE queue = ?1 AND ready = 1 ORDER BY priority DESC, run_at, id LIMIT ?2");
     StmtScope scope(q);
     q.Bind(1, std::string_view(queue)).Bind(2, kMaxClaimScan);
-    Stmt& count_key =
-        ctx.db.Prepare("SELECT count(*) FROM jobs WHERE concurrency_key = ?1 AND state = 2");
+    Stmt& count_key = ctx.db.Prepare(
+        "SELECT count(*) FROM jobs INDEXED BY jobs_running_key WHERE running_key = ?1");
     while (static_cast<int>(ids.size()) < want) {
       auto row = q.Step();
       if (!row.ok()) return row.status();
@@ -146,24 +147,37 @@ Result<std::vector<Picked>> PickCandidates(WriteCtx& ctx, const std::string& que
         if (it->second >= q.Int(2)) continue;
         it->second++;
       }
-      ids.push_back(q.Int(0));
+      ids.push_back({q.Int(0), !q.IsNull(1)});
     }
   }
   std::vector<Picked> picked;
   picked.reserve(ids.size());
   Stmt& get = ctx.db.Prepare("SELECT attempt, last_seq, timeout_us FROM jobs WHERE id = ?1");
-  for (JobId id : ids) {
+  for (auto [id, keyed] : ids) {
     StmtScope scope(get);
     get.Bind(1, id);
     auto row = get.Step();
     if (!row.ok()) return row.status();
     if (!*row) return Status::Internal("picked job " + std::to_string(id) + " vanished");
-    Picked p{id, static_cast<int>(get.Int(0)), get.Int(1), std::nullopt};
+    Picked p{id, static_cast<int>(get.Int(0)), get.Int(1), std::nullopt, keyed};
     if (!get.IsNull(2)) p.timeout = Duration(get.Int(2));
     picked.push_back(p);
   }
   return picked;
 }
+
+// The compare-and-set queued -> running (?1 id, ?2 token, ?3 deadline, ?4 lease expiry,
+// ?5 now, ?6 worker, ?7 node). Only a keyed job enters jobs_running_key, so only its
+// statement names running_key: naming it at all, even to keep it NULL, makes SQLite
+// maintain that index (schema v3).
+#define JT_START_ATTEMPT_SET                                                                    \
+  "UPDATE jobs SET state = 2, ready = NULL, attempt = attempt + 1, lease_token = ?2, "          \
+  "deadline_at = ?3, lease_expires_at = ?4, started_at = ?5, updated_at = ?5, worker_id = ?6, " \
+  "node_id = ?7, cancel_deadline_at = NULL, last_seq = last_seq + 1"
+constexpr const char* kStartUnkeyed = JT_START_ATTEMPT_SET " WHERE id = ?1 AND state = 1";
+constexpr const char* kStartKeyed =
+    JT_START_ATTEMPT_SET ", running_key = concurrency_key WHERE id = ?1 AND state = 1";
+#undef JT_START_ATTEMPT_SET
 
 // Starts the next attempt of a picked job: the compare-and-set queued ->
 // running, the lease, and the `started` event. The ClaimedJob's job holds
@@ -177,10 +191,7 @@ Result<ClaimedJob> StartAttempt(WriteCtx& ctx, const ClaimParams& p, const std::
     deadline = p.now + *job.timeout;
     expires = std::min(expires, *deadline);  // the lease never outlives the backstop (R5)
   }
-  Stmt& up = ctx.db.Prepare(
-      "UPDATE jobs SET state = 2, attempt = attempt + 1, lease_token = ?2, deadline_at = ?3, "
-      "lease_expires_at = ?4, started_at = ?5, updated_at = ?5, worker_id = ?6, node_id = ?7, "
-      "cancel_deadline_at = NULL, last_seq = last_seq + 1 WHERE id = ?1 AND state = 1");
+  Stmt& up = ctx.db.Prepare(job.keyed ? kStartKeyed : kStartUnkeyed);
   up.Bind(1, job.id).Bind(2, std::string_view(token));
   up.BindOpt(3, deadline ? std::optional<int64_t>(ToMicros(*deadline)) : std::nullopt);
   up.Bind(4, ToMicros(expires)).Bind(5, ToMicros(p.now)).Bind(6, std::string_view(p.worker_id));
@@ -207,7 +218,8 @@ Result<ClaimedJob> StartAttempt(WriteCtx& ctx, const ClaimParams& p, const std::
 
 Result<std::optional<TimePoint>> NextDue(Db& db, const std::vector<std::string>& queues) {
   std::optional<TimePoint> next;
-  Stmt& q = db.Prepare("SELECT min(run_at) FROM jobs WHERE queue = ?1 AND state = 0");
+  Stmt& q = db.Prepare(
+      "SELECT min(due_at) FROM jobs INDEXED BY jobs_due WHERE queue = ?1 AND due_at IS NOT NULL");
   for (const auto& queue : queues) {
     StmtScope scope(q);
     q.Bind(1, std::string_view(queue));
@@ -251,7 +263,8 @@ Result<ClaimResult> OpClaim(WriteCtx& ctx, const ClaimParams& p) {
     JT_RETURN_IF_ERROR(PromoteDue(ctx, queue, p.now));
     if (settings->max_concurrent) {
       Stmt& count = ctx.db.Prepare(
-          "SELECT count(*) FROM jobs INDEXED BY jobs_running WHERE state = 2 AND queue = ?1");
+          "SELECT count(*) FROM jobs INDEXED BY jobs_running "
+          "WHERE lease_expires_at IS NOT NULL AND queue = ?1");
       count.Bind(1, std::string_view(queue));
       auto running = CountOne(count);
       if (!running.ok()) return running.status();
@@ -321,8 +334,8 @@ Result<CancelResult> OpCancel(WriteCtx& ctx, const CancelParams& p) {
     return out;
   }
   Stmt& up = ctx.db.Prepare(
-      "UPDATE jobs SET state = 5, finished_at = ?2, updated_at = ?2, last_seq = last_seq + 1 "
-      "WHERE id = ?1 AND state = ?3");
+      "UPDATE jobs SET state = 5, ready = NULL, due_at = NULL, unsuccessful = 5, finished_at = ?2, "
+      "updated_at = ?2, last_seq = last_seq + 1 WHERE id = ?1 AND state = ?3");
   up.Bind(1, p.id).Bind(2, ToMicros(p.now)).Bind(3, static_cast<int64_t>(state));
   JT_RETURN_IF_ERROR(up.Run());
   JT_RETURN_IF_ERROR(InsertEvent(ctx, p.id, last_seq + 1, EventType::kFinal, p.now, attempt,
