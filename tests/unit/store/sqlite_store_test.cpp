@@ -230,6 +230,40 @@ VALUES
   EXPECT_FALSE(empty->next_due.has_value());
 }
 
+// Runs of jobs without an idempotency key are inserted 64, 16, 4 and 1 rows
+// per statement; a 150-job batch crosses every size, keyed jobs break runs.
+TEST_F(SqliteStoreTest, LargeBatchIsInsertedInOrderAcrossChunks) {
+  auto store = OpenOrDie();
+  std::vector<JobSpec> specs;
+  for (int i = 0; i < 150; ++i) {
+    specs.push_back(Spec("k" + std::to_string(i)));
+    if (i % 3 == 0) specs.back().run_at = now_ + std::chrono::hours(1);
+    if (i == 70 || i == 71 || i == 149) specs.back().idempotency_key = "i" + std::to_string(i);
+  }
+  specs.push_back(specs[70]);
+  auto r = store->JobsEnqueue({now_, specs});
+  ASSERT_TRUE(r.ok()) << r.status().ToString();
+  ASSERT_EQ(r->jobs.size(), 151u);
+  for (std::size_t i = 0; i < 150; ++i) {
+    if (i > 0) {
+      EXPECT_EQ(r->jobs[i].id, r->jobs[i - 1].id + 1) << i;
+    }
+    auto job = store->JobGet(r->jobs[i].id);
+    ASSERT_TRUE(job.ok());
+    EXPECT_EQ(job->spec.kind, specs[i].kind);
+    EXPECT_EQ(job->state, i % 3 == 0 ? JobState::kScheduled : JobState::kQueued);
+    auto tape = store->TapeRead({.job_id = r->jobs[i].id});
+    ASSERT_TRUE(tape.ok());
+    ASSERT_EQ(tape->events.size(), 1u);
+    EXPECT_EQ(tape->events[0].type, EventType::kCreated);
+  }
+  EXPECT_TRUE(r->jobs[150].duplicate);
+  EXPECT_EQ(r->jobs[150].id, r->jobs[70].id);
+  auto c = store->JobsClaim({now_, "w", "", {"default"}, 200, std::chrono::seconds(30)});
+  ASSERT_TRUE(c.ok()) << c.status().ToString();
+  EXPECT_EQ(c->jobs.size(), 100u);
+}
+
 TEST_F(SqliteStoreTest, ConcurrentWritesShareCommits) {
   auto store = OpenOrDie();
   constexpr int kThreads = 8;
