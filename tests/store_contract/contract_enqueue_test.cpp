@@ -70,6 +70,53 @@ TEST_P(StoreContract, BatchReturnsJobsInRequestOrder) {
   EXPECT_EQ(JobCount(), 5u);
 }
 
+// Batches as large as the contract allows, with keyed jobs breaking the runs
+// of unkeyed ones (the SQLite store inserts such runs many rows per
+// statement) and every column varying per job.
+TEST_P(StoreContract, MixedBatchesKeepEachJobAsSubmitted) {
+  std::vector<JobSpec> specs;
+  for (int i = 0; i < 60; ++i) {
+    JobSpec s = Spec();
+    s.queue = i % 2 ? "qa" : "qb";
+    s.payload = "{\"i\":" + std::to_string(i) + "}";
+    s.priority = i % 7;
+    if (i % 3 == 0) s.run_at = now_ + std::chrono::hours(1);
+    if (i % 11 == 0) s.concurrency_key = "key" + std::to_string(i);
+    if (i % 13 == 5) s.idempotency_key = "m" + std::to_string(i);
+    specs.push_back(std::move(s));
+  }
+  specs.push_back(specs[5]);  // a repeat of a key from an earlier batch
+  std::vector<EnqueuedJob> jobs;
+  const std::size_t batch = ContractLimits().max_batch;
+  for (std::size_t i = 0; i < specs.size(); i += batch) {
+    std::vector<JobSpec> part(specs.begin() + i, specs.begin() + std::min(specs.size(), i + batch));
+    auto r = store().JobsEnqueue({now_, part});
+    ASSERT_OK(r);
+    ASSERT_EQ(r->jobs.size(), part.size());
+    jobs.insert(jobs.end(), r->jobs.begin(), r->jobs.end());
+  }
+  for (std::size_t i = 0; i + 1 < specs.size(); ++i) {
+    EXPECT_FALSE(jobs[i].duplicate) << i;
+    if (i > 0) {
+      EXPECT_GT(jobs[i].id, jobs[i - 1].id) << i;
+    }
+    const JobState want = i % 3 == 0 ? JobState::kScheduled : JobState::kQueued;
+    EXPECT_EQ(jobs[i].state, want) << i;
+    Job j = Get(jobs[i].id);
+    EXPECT_EQ(j.state, want) << i;
+    EXPECT_EQ(j.spec.queue, specs[i].queue) << i;
+    EXPECT_EQ(j.spec.payload, specs[i].payload) << i;
+    EXPECT_EQ(j.spec.priority, specs[i].priority) << i;
+    EXPECT_EQ(j.spec.concurrency_key, specs[i].concurrency_key) << i;
+    EXPECT_EQ(j.spec.idempotency_key, specs[i].idempotency_key) << i;
+    EXPECT_EQ(j.run_at, specs[i].run_at.value_or(now_)) << i;
+  }
+  EXPECT_TRUE(jobs.back().duplicate);
+  EXPECT_EQ(jobs.back().id, jobs[5].id);
+  EXPECT_EQ(JobCount(), 60u);
+  ExpectAllTapesSound();
+}
+
 TEST_P(StoreContract, IdempotencyKeyReturnsOriginalJob) {
   JobSpec spec = Spec();
   spec.idempotency_key = "order-17";

@@ -5,6 +5,7 @@
 // Thread-safety: each call uses only the connection it is given.
 #pragma once
 
+#include <span>
 #include <string>
 #include <vector>
 
@@ -49,6 +50,10 @@ Status InsertEvent(WriteCtx& ctx, JobId job_id, Seq seq, EventType type, TimePoi
 // Inserts one job and its `created` event (the path of every enqueue; an
 // idempotency key that matches returns the existing job, duplicate).
 Result<EnqueuedJob> InsertJob(WriteCtx& ctx, const JobSpec& spec, TimePoint now);
+// Inserts `specs`, none with an idempotency key, as new jobs (with their
+// `created` events) in multi-row statements; the jobs in the order of `specs`.
+Result<std::vector<EnqueuedJob>> InsertNewJobs(WriteCtx& ctx, std::span<const JobSpec> specs,
+                                               TimePoint now);
 
 // writes: jobs
 Result<EnqueueResult> OpEnqueue(WriteCtx& ctx, const EnqueueParams& p);

@@ -72,6 +72,26 @@ Result<AttemptRow> LoadLeased(WriteCtx& ctx, const Lease& lease) {
   return a;
 }
 
+// The compare-and-set that ends an attempt (?1 id, ?2 attempt, ?3 new state, ?4 retry run_at,
+// ?5 finished_at, ?6 now, ?7 error, ?8 result, ?9 only-if-expired-at). A success sets no
+// column of the ready, due or unsuccessful indexes, and only a keyed job's sets running_key,
+// so SQLite maintains just the indexes the job leaves (schema v3).
+#define JT_END_ATTEMPT_SET                                                                       \
+  "UPDATE jobs SET state = ?3, finished_at = ?5, updated_at = ?6, lease_token = NULL, "          \
+  "lease_expires_at = NULL, deadline_at = NULL, cancel_deadline_at = NULL, last_seq = last_seq " \
+  "+ 1, error = CASE WHEN ?7 IS NULL THEN error ELSE ?7 END, result = ?8"
+#define JT_END_ATTEMPT_WHERE \
+  " WHERE id = ?1 AND state = 2 AND attempt = ?2 AND (?9 IS NULL OR lease_expires_at <= ?9)"
+constexpr const char* kEndSucceeded = JT_END_ATTEMPT_SET JT_END_ATTEMPT_WHERE;
+constexpr const char* kEndSucceededKeyed =
+    JT_END_ATTEMPT_SET ", running_key = NULL" JT_END_ATTEMPT_WHERE;
+constexpr const char* kEndOther = JT_END_ATTEMPT_SET
+    ", running_key = NULL, run_at = CASE WHEN ?4 IS NULL THEN run_at ELSE ?4 END, "
+    "ready = CASE WHEN ?3 = 1 THEN 1 END, due_at = CASE WHEN ?3 = 0 THEN ?4 END, "
+    "unsuccessful = CASE WHEN ?3 IN (4, 5) THEN ?3 END" JT_END_ATTEMPT_WHERE;
+#undef JT_END_ATTEMPT_SET
+#undef JT_END_ATTEMPT_WHERE
+
 // Ends the running attempt `a` with `outcome`: one compare-and-set on
 // (state, attempt) plus the attempt_failed or final event (R1, R2).
 // With `only_if_expired` (the reaper) the update also requires the lease to
@@ -81,12 +101,9 @@ Result<FinishResult> EndAttempt(WriteCtx& ctx, const AttemptRow& a, const Outcom
   AttemptView view{a.attempt, a.max_attempts, a.backoff, a.cancel_deadline_at.has_value()};
   AttemptEnd end = DecideAttemptEnd(view, outcome, now, ctx.UnitRandom());
   bool terminal = IsTerminal(end.state);
-  Stmt& up = ctx.db.Prepare(
-      "UPDATE jobs SET state = ?3, run_at = CASE WHEN ?4 IS NULL THEN run_at ELSE ?4 END, "
-      "finished_at = ?5, updated_at = ?6, lease_token = NULL, lease_expires_at = NULL, "
-      "deadline_at = NULL, cancel_deadline_at = NULL, last_seq = last_seq + 1, "
-      "error = CASE WHEN ?7 IS NULL THEN error ELSE ?7 END, result = ?8 "
-      "WHERE id = ?1 AND state = 2 AND attempt = ?2 AND (?9 IS NULL OR lease_expires_at <= ?9)");
+  Stmt& up = ctx.db.Prepare(end.state != JobState::kSucceeded ? kEndOther
+                            : a.keyed                         ? kEndSucceededKeyed
+                                                              : kEndSucceeded);
   up.BindOpt(9, only_if_expired ? std::optional<int64_t>(ToMicros(now)) : std::nullopt);
   up.Bind(1, a.id).Bind(2, a.attempt).Bind(3, static_cast<int64_t>(end.state));
   up.BindOpt(4, terminal ? std::nullopt : std::optional<int64_t>(ToMicros(end.run_at)));
@@ -213,8 +230,8 @@ Result<ReapResult> OpReap(WriteCtx& ctx, const ReapParams& p) {
   // every rule on, every expired attempt falls under one (no query needed).
   if (!(p.rules.expired_leases && p.rules.runtime_backstop && p.rules.cancel_grace)) {
     Stmt& q = ctx.db.Prepare(
-        "SELECT queue, count(*) FROM jobs WHERE state = 2 AND lease_expires_at <= ?1 AND "
-        "NOT " JT_REAP_RULES " GROUP BY queue");
+        "SELECT queue, count(*) FROM jobs INDEXED BY jobs_running "
+        "WHERE state = 2 AND lease_expires_at <= ?1 AND NOT " JT_REAP_RULES " GROUP BY queue");
     StmtScope scope(q);
     BindRules(q, p);  // ?2 (the limit) is unused here and stays NULL
     JT_RETURN_IF_ERROR(q.ForEach([&](const Stmt& q) {
@@ -225,10 +242,10 @@ Result<ReapResult> OpReap(WriteCtx& ctx, const ReapParams& p) {
   }
   std::vector<AttemptRow> expired;
   {
-    Stmt& q =
-        ctx.db.Prepare("SELECT " JT_ATTEMPT_COLUMNS
-                       " FROM jobs WHERE state = 2 AND lease_expires_at <= ?1 AND " JT_REAP_RULES
-                       " ORDER BY lease_expires_at LIMIT ?2");
+    Stmt& q = ctx.db.Prepare("SELECT " JT_ATTEMPT_COLUMNS
+                             " FROM jobs INDEXED BY jobs_running "
+                             "WHERE state = 2 AND lease_expires_at <= ?1 AND " JT_REAP_RULES
+                             " ORDER BY lease_expires_at LIMIT ?2");
     StmtScope scope(q);
     BindRules(q, p);
     q.Bind(2, p.limit);
@@ -279,8 +296,9 @@ Result<ReapResult> OpReap(WriteCtx& ctx, const ReapParams& p) {
 Result<RecoverResult> OpRecover(WriteCtx& ctx, const RecoverParams& p) {
   std::vector<AttemptRow> owned;
   {
-    Stmt& q =
-        ctx.db.Prepare("SELECT " JT_ATTEMPT_COLUMNS " FROM jobs WHERE state = 2 AND node_id = ?1");
+    Stmt& q = ctx.db.Prepare("SELECT " JT_ATTEMPT_COLUMNS
+                             " FROM jobs INDEXED BY jobs_running "
+                             "WHERE lease_expires_at IS NOT NULL AND state = 2 AND node_id = ?1");
     StmtScope scope(q);
     q.Bind(1, std::string_view(p.node_id));
     JT_RETURN_IF_ERROR(q.ForEach([&](const Stmt& q) { owned.push_back(ReadAttempt(q)); }));

@@ -98,14 +98,15 @@ Result<BatchCreateResult> OpBatchCreate(WriteCtx& ctx, const BatchCreateParams& 
   b.on_complete = p.on_complete;
   b.idempotency_key = p.idempotency_key;
   b.created_at = p.now;
-  out.job_ids.reserve(p.jobs.size());
-  for (const JobSpec& member : p.jobs) {
-    JobSpec spec = member;
-    spec.batch_id = id_text;
-    auto r = InsertJob(ctx, spec, p.now);
-    if (!r.ok()) return r.status();
-    out.job_ids.push_back(r->id);
-    ++b.counts[static_cast<int>(r->state)];
+  std::vector<JobSpec> members = p.jobs;
+  for (JobSpec& m : members)
+    m.batch_id = id_text;
+  auto inserted = InsertNewJobs(ctx, members, p.now);
+  if (!inserted.ok()) return inserted.status();
+  out.job_ids.reserve(inserted->size());
+  for (const EnqueuedJob& j : *inserted) {
+    out.job_ids.push_back(j.id);
+    ++b.counts[static_cast<int>(j.state)];
   }
   return out;
 }

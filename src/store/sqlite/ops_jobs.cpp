@@ -3,6 +3,7 @@
 #include <boost/json.hpp>
 #include <map>
 #include <set>
+#include <span>
 
 #include "store/rules.hpp"
 #include "store/sqlite/ops.hpp"
@@ -20,6 +21,110 @@ std::string TagsJson(const std::vector<std::string>& tags) {
 
 }  // namespace
 
+namespace {
+
+// The parameters of one job row in InsertNewJobs' statements: ?(base+1) ..
+// ?(base+kJobRowParams).
+constexpr int kJobRowParams = 20;
+
+// "INSERT INTO jobs(...) VALUES (...), ..." with `rows` rows of explicit ids.
+// The statement cache is keyed by the SQL text's address, so each size's text
+// is built once and kept.
+const char* MultiRowJobInsert(int rows) {
+  auto build = [](int n) {
+    std::string sql =
+        "INSERT INTO jobs(id, queue, kind, state, priority, payload, run_at, max_attempts, "
+        "backoff_initial_us, backoff_max_us, backoff_multiplier, backoff_jitter, timeout_us, "
+        "concurrency_key, concurrency_limit, idempotency_key, batch_id, tags, retry_of, "
+        "created_at, updated_at, last_seq, ready, due_at) VALUES ";
+    for (int r = 0; r < n; ++r) {
+      auto p = [&](int i) { return "?" + std::to_string(r * kJobRowParams + i); };
+      sql += r == 0 ? "(" : ",(";
+      for (int i = 1; i <= kJobRowParams; ++i)
+        sql += p(i) + ", ";
+      // updated_at = created_at; membership columns (schema v3) from the state.
+      sql += p(20) + ", 1, CASE WHEN " + p(4) + " = 1 THEN 1 END, CASE WHEN " + p(4) +
+             " = 0 THEN " + p(7) + " END)";
+    }
+    return sql;
+  };
+  static const std::string k64 = build(64), k16 = build(16), k4 = build(4), k1 = build(1);
+  switch (rows) {
+    case 64:
+      return k64.c_str();
+    case 16:
+      return k16.c_str();
+    case 4:
+      return k4.c_str();
+    default:
+      return k1.c_str();
+  }
+}
+
+}  // namespace
+
+// Inserts `specs` (none with an idempotency key) as new jobs with ids from
+// `first_id` on, in chunks of 64, 16, 4 or 1 rows: SQLite's cost per statement
+// (cursors, step, reset) is most of a one-row insert's (bench/store_profile
+// under callgrind), so it is paid per chunk. Each job also gets its `created`
+// event. Returns the jobs in the order of `specs`.
+Result<std::vector<EnqueuedJob>> InsertNewJobs(WriteCtx& ctx, std::span<const JobSpec> specs,
+                                               TimePoint now) {
+  std::vector<EnqueuedJob> out;
+  out.reserve(specs.size());
+  JobId next_id = 1;
+  {
+    Stmt& max = ctx.db.Prepare("SELECT max(id) FROM jobs");
+    StmtScope scope(max);
+    auto row = max.Step();
+    if (!row.ok()) return row.status();
+    if (*row && !max.IsNull(0)) next_id = max.Int(0) + 1;
+  }
+  std::vector<std::string> tags(64);
+  std::size_t i = 0;
+  while (i < specs.size()) {
+    const std::size_t left = specs.size() - i;
+    const int rows = left >= 64 ? 64 : left >= 16 ? 16 : left >= 4 ? 4 : 1;
+    Stmt& ins = ctx.db.Prepare(MultiRowJobInsert(rows));
+    for (int r = 0; r < rows; ++r) {
+      const JobSpec& spec = specs[i + r];
+      const int b = r * kJobRowParams;
+      TimePoint run_at = spec.run_at.value_or(now);
+      JobState state = run_at > now ? JobState::kScheduled : JobState::kQueued;
+      tags[r] = TagsJson(spec.tags);
+      ins.Bind(b + 1, next_id + r).Bind(b + 2, std::string_view(spec.queue));
+      ins.Bind(b + 3, std::string_view(spec.kind)).Bind(b + 4, static_cast<int64_t>(state));
+      ins.Bind(b + 5, spec.priority).Bind(b + 6, std::string_view(spec.payload));
+      ins.Bind(b + 7, ToMicros(run_at)).Bind(b + 8, spec.max_attempts);
+      ins.Bind(b + 9, static_cast<int64_t>(spec.backoff.initial.count()));
+      ins.Bind(b + 10, static_cast<int64_t>(spec.backoff.max.count()));
+      ins.Bind(b + 11, spec.backoff.multiplier).Bind(b + 12, spec.backoff.jitter);
+      ins.BindOpt(b + 13,
+                  spec.timeout ? std::optional<int64_t>(spec.timeout->count()) : std::nullopt);
+      ins.BindTextOrNull(b + 14, spec.concurrency_key).Bind(b + 15, spec.concurrency_limit);
+      ins.BindTextOrNull(b + 16, spec.idempotency_key).BindTextOrNull(b + 17, spec.batch_id);
+      ins.BindTextOrNull(b + 18, tags[r]);
+      ins.BindOpt(b + 19, spec.retry_of);
+      ins.Bind(b + 20, ToMicros(now));
+      out.push_back(EnqueuedJob{next_id + r, state, false});
+    }
+    JT_RETURN_IF_ERROR(ins.Run());
+    for (int r = 0; r < rows; ++r) {
+      const JobSpec& spec = specs[i + r];
+      const EnqueuedJob& job = out[i + r];
+      JT_RETURN_IF_ERROR(
+          InsertEvent(ctx, job.id, 1, EventType::kCreated, now, 0, CreatedData(spec)));
+      ctx.fx.counts.push_back({spec.queue, job.state, +1});
+      ctx.fx.work.emplace_back(spec.queue, job.state == JobState::kScheduled
+                                               ? std::optional<TimePoint>(spec.run_at.value_or(now))
+                                               : std::nullopt);
+    }
+    next_id += rows;
+    i += rows;
+  }
+  return out;
+}
+
 // Inserts one job and its `created` event. Returns the new id.
 Result<EnqueuedJob> InsertJob(WriteCtx& ctx, const JobSpec& spec, TimePoint now) {
   if (!spec.idempotency_key.empty()) {
@@ -31,35 +136,9 @@ Result<EnqueuedJob> InsertJob(WriteCtx& ctx, const JobSpec& spec, TimePoint now)
     if (!row.ok()) return row.status();
     if (*row) return EnqueuedJob{find.Int(0), static_cast<JobState>(find.Int(1)), true};
   }
-  TimePoint run_at = spec.run_at.value_or(now);
-  JobState state = run_at > now ? JobState::kScheduled : JobState::kQueued;
-  std::string tags = TagsJson(spec.tags);
-  Stmt& ins = ctx.db.Prepare(
-      "INSERT INTO jobs(queue, kind, state, priority, payload, run_at, max_attempts, "
-      "backoff_initial_us, backoff_max_us, backoff_multiplier, backoff_jitter, timeout_us, "
-      "concurrency_key, concurrency_limit, idempotency_key, batch_id, tags, retry_of, "
-      "created_at, updated_at, last_seq) "
-      "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, "
-      "?19, ?19, 1)");
-  ins.Bind(1, std::string_view(spec.queue)).Bind(2, std::string_view(spec.kind));
-  ins.Bind(3, static_cast<int64_t>(state)).Bind(4, spec.priority);
-  ins.Bind(5, std::string_view(spec.payload)).Bind(6, ToMicros(run_at));
-  ins.Bind(7, spec.max_attempts).Bind(8, static_cast<int64_t>(spec.backoff.initial.count()));
-  ins.Bind(9, static_cast<int64_t>(spec.backoff.max.count()));
-  ins.Bind(10, spec.backoff.multiplier).Bind(11, spec.backoff.jitter);
-  ins.BindOpt(12, spec.timeout ? std::optional<int64_t>(spec.timeout->count()) : std::nullopt);
-  ins.BindTextOrNull(13, spec.concurrency_key).Bind(14, spec.concurrency_limit);
-  ins.BindTextOrNull(15, spec.idempotency_key).BindTextOrNull(16, spec.batch_id);
-  ins.BindTextOrNull(17, tags);
-  ins.BindOpt(18, spec.retry_of);
-  ins.Bind(19, ToMicros(now));
-  JT_RETURN_IF_ERROR(ins.Run());
-  JobId id = sqlite3_last_insert_rowid(ctx.db.raw());
-  JT_RETURN_IF_ERROR(InsertEvent(ctx, id, 1, EventType::kCreated, now, 0, CreatedData(spec)));
-  ctx.fx.counts.push_back({spec.queue, state, +1});
-  ctx.fx.work.emplace_back(
-      spec.queue, state == JobState::kScheduled ? std::optional<TimePoint>(run_at) : std::nullopt);
-  return EnqueuedJob{id, state, false};
+  auto r = InsertNewJobs(ctx, std::span<const JobSpec>(&spec, 1), now);
+  if (!r.ok()) return r.status();
+  return r->front();
 }
 
 namespace {
@@ -92,8 +171,8 @@ Result<int64_t> CountOne(Stmt& q) {
 
 // Moves the due scheduled jobs of `queue` to queued (they become claimable).
 Status PromoteDue(WriteCtx& ctx, const std::string& queue, TimePoint now) {
-  Stmt& up =
-      ctx.db.Prepare("UPDATE jobs SET state = 1 WHERE state = 0 AND queue = ?1 AND run_at <= ?2");
+  Stmt& up = ctx.db.Prepare(
+      "UPDATE jobs SET state = 1, ready = 1, due_at = NULL WHERE queue = ?1 AND due_at <= ?2");
   up.Bind(1, std::string_view(queue)).Bind(2, ToMicros(now));
   JT_RETURN_IF_ERROR(up.Run());
   for (int64_t n = ctx.db.Changes(); n > 0; --n) {
@@ -114,6 +193,7 @@ struct Picked {
   int attempt = 0;  // before this claim
   Seq last_seq = 0;
   std::optional<Duration> timeout;
+  bool keyed = false;  // has a concurrency key
 };
 
 // Picks up to `want` ready jobs of `queue` in dispatch order, skipping jobs
@@ -121,15 +201,15 @@ struct Picked {
 // count per key across queues within this claim.
 Result<std::vector<Picked>> PickCandidates(WriteCtx& ctx, const std::string& queue, int want,
                                            std::map<std::string, int64_t>& key_running) {
-  std::vector<JobId> ids;
+  std::vector<std::pair<JobId, bool>> ids;  // (id, keyed)
   {
     Stmt& q = ctx.db.Prepare(
         "SELECT id, concurrency_key, concurrency_limit FROM jobs INDEXED BY jobs_ready "
-        "WHERE queue = ?1 AND state = 1 ORDER BY priority DESC, run_at, id LIMIT ?2");
+        "WHERE queue = ?1 AND ready = 1 ORDER BY priority DESC, run_at, id LIMIT ?2");
     StmtScope scope(q);
     q.Bind(1, std::string_view(queue)).Bind(2, kMaxClaimScan);
-    Stmt& count_key =
-        ctx.db.Prepare("SELECT count(*) FROM jobs WHERE concurrency_key = ?1 AND state = 2");
+    Stmt& count_key = ctx.db.Prepare(
+        "SELECT count(*) FROM jobs INDEXED BY jobs_running_key WHERE running_key = ?1");
     while (static_cast<int>(ids.size()) < want) {
       auto row = q.Step();
       if (!row.ok()) return row.status();
@@ -146,24 +226,37 @@ Result<std::vector<Picked>> PickCandidates(WriteCtx& ctx, const std::string& que
         if (it->second >= q.Int(2)) continue;
         it->second++;
       }
-      ids.push_back(q.Int(0));
+      ids.push_back({q.Int(0), !q.IsNull(1)});
     }
   }
   std::vector<Picked> picked;
   picked.reserve(ids.size());
   Stmt& get = ctx.db.Prepare("SELECT attempt, last_seq, timeout_us FROM jobs WHERE id = ?1");
-  for (JobId id : ids) {
+  for (auto [id, keyed] : ids) {
     StmtScope scope(get);
     get.Bind(1, id);
     auto row = get.Step();
     if (!row.ok()) return row.status();
     if (!*row) return Status::Internal("picked job " + std::to_string(id) + " vanished");
-    Picked p{id, static_cast<int>(get.Int(0)), get.Int(1), std::nullopt};
+    Picked p{id, static_cast<int>(get.Int(0)), get.Int(1), std::nullopt, keyed};
     if (!get.IsNull(2)) p.timeout = Duration(get.Int(2));
     picked.push_back(p);
   }
   return picked;
 }
+
+// The compare-and-set queued -> running (?1 id, ?2 token, ?3 deadline, ?4 lease expiry,
+// ?5 now, ?6 worker, ?7 node). Only a keyed job enters jobs_running_key, so only its
+// statement names running_key: naming it at all, even to keep it NULL, makes SQLite
+// maintain that index (schema v3).
+#define JT_START_ATTEMPT_SET                                                                    \
+  "UPDATE jobs SET state = 2, ready = NULL, attempt = attempt + 1, lease_token = ?2, "          \
+  "deadline_at = ?3, lease_expires_at = ?4, started_at = ?5, updated_at = ?5, worker_id = ?6, " \
+  "node_id = ?7, cancel_deadline_at = NULL, last_seq = last_seq + 1"
+constexpr const char* kStartUnkeyed = JT_START_ATTEMPT_SET " WHERE id = ?1 AND state = 1";
+constexpr const char* kStartKeyed =
+    JT_START_ATTEMPT_SET ", running_key = concurrency_key WHERE id = ?1 AND state = 1";
+#undef JT_START_ATTEMPT_SET
 
 // Starts the next attempt of a picked job: the compare-and-set queued ->
 // running, the lease, and the `started` event. The ClaimedJob's job holds
@@ -177,10 +270,7 @@ Result<ClaimedJob> StartAttempt(WriteCtx& ctx, const ClaimParams& p, const std::
     deadline = p.now + *job.timeout;
     expires = std::min(expires, *deadline);  // the lease never outlives the backstop (R5)
   }
-  Stmt& up = ctx.db.Prepare(
-      "UPDATE jobs SET state = 2, attempt = attempt + 1, lease_token = ?2, deadline_at = ?3, "
-      "lease_expires_at = ?4, started_at = ?5, updated_at = ?5, worker_id = ?6, node_id = ?7, "
-      "cancel_deadline_at = NULL, last_seq = last_seq + 1 WHERE id = ?1 AND state = 1");
+  Stmt& up = ctx.db.Prepare(job.keyed ? kStartKeyed : kStartUnkeyed);
   up.Bind(1, job.id).Bind(2, std::string_view(token));
   up.BindOpt(3, deadline ? std::optional<int64_t>(ToMicros(*deadline)) : std::nullopt);
   up.Bind(4, ToMicros(expires)).Bind(5, ToMicros(p.now)).Bind(6, std::string_view(p.worker_id));
@@ -207,7 +297,8 @@ Result<ClaimedJob> StartAttempt(WriteCtx& ctx, const ClaimParams& p, const std::
 
 Result<std::optional<TimePoint>> NextDue(Db& db, const std::vector<std::string>& queues) {
   std::optional<TimePoint> next;
-  Stmt& q = db.Prepare("SELECT min(run_at) FROM jobs WHERE queue = ?1 AND state = 0");
+  Stmt& q = db.Prepare(
+      "SELECT min(due_at) FROM jobs INDEXED BY jobs_due WHERE queue = ?1 AND due_at IS NOT NULL");
   for (const auto& queue : queues) {
     StmtScope scope(q);
     q.Bind(1, std::string_view(queue));
@@ -226,13 +317,28 @@ Result<std::optional<TimePoint>> NextDue(Db& db, const std::vector<std::string>&
 Result<EnqueueResult> OpEnqueue(WriteCtx& ctx, const EnqueueParams& p) {
   EnqueueResult out;
   out.jobs.reserve(p.jobs.size());
-  for (std::size_t i = 0; i < p.jobs.size(); ++i) {
-    auto r = InsertJob(ctx, p.jobs[i], p.now);
-    if (!r.ok()) {
-      return p.jobs.size() == 1 ? r.status()
-                                : r.status().WithFieldPrefix("jobs[" + std::to_string(i) + "]");
+  auto fail = [&](const Status& s, std::size_t i) {
+    return p.jobs.size() == 1 ? s : s.WithFieldPrefix("jobs[" + std::to_string(i) + "]");
+  };
+  std::size_t i = 0;
+  while (i < p.jobs.size()) {
+    // A job with an idempotency key may match an existing job (or one earlier
+    // in this batch), so it is looked up and inserted alone; the runs between
+    // such jobs are inserted many rows per statement, in order.
+    if (!p.jobs[i].idempotency_key.empty()) {
+      auto r = InsertJob(ctx, p.jobs[i], p.now);
+      if (!r.ok()) return fail(r.status(), i);
+      out.jobs.push_back(*r);
+      ++i;
+      continue;
     }
-    out.jobs.push_back(*r);
+    std::size_t end = i;
+    while (end < p.jobs.size() && p.jobs[end].idempotency_key.empty())
+      ++end;
+    auto r = InsertNewJobs(ctx, std::span<const JobSpec>(p.jobs).subspan(i, end - i), p.now);
+    if (!r.ok()) return fail(r.status(), i);
+    out.jobs.insert(out.jobs.end(), r->begin(), r->end());
+    i = end;
   }
   return out;
 }
@@ -251,7 +357,8 @@ Result<ClaimResult> OpClaim(WriteCtx& ctx, const ClaimParams& p) {
     JT_RETURN_IF_ERROR(PromoteDue(ctx, queue, p.now));
     if (settings->max_concurrent) {
       Stmt& count = ctx.db.Prepare(
-          "SELECT count(*) FROM jobs INDEXED BY jobs_running WHERE state = 2 AND queue = ?1");
+          "SELECT count(*) FROM jobs INDEXED BY jobs_running "
+          "WHERE lease_expires_at IS NOT NULL AND queue = ?1");
       count.Bind(1, std::string_view(queue));
       auto running = CountOne(count);
       if (!running.ok()) return running.status();
@@ -323,8 +430,8 @@ Result<CancelResult> OpCancel(WriteCtx& ctx, const CancelParams& p) {
     return out;
   }
   Stmt& up = ctx.db.Prepare(
-      "UPDATE jobs SET state = 5, finished_at = ?2, updated_at = ?2, last_seq = last_seq + 1 "
-      "WHERE id = ?1 AND state = ?3");
+      "UPDATE jobs SET state = 5, ready = NULL, due_at = NULL, unsuccessful = 5, finished_at = ?2, "
+      "updated_at = ?2, last_seq = last_seq + 1 WHERE id = ?1 AND state = ?3");
   up.Bind(1, p.id).Bind(2, ToMicros(p.now)).Bind(3, static_cast<int64_t>(state));
   JT_RETURN_IF_ERROR(up.Run());
   JT_RETURN_IF_ERROR(InsertEvent(ctx, p.id, last_seq + 1, EventType::kFinal, p.now, attempt,

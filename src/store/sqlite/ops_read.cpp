@@ -31,7 +31,14 @@ Result<JobPage> OpList(Db& db, const ListParams& p, std::size_t max_bytes) {
   int n = 0;
   int queue_i = 0, state_i = 0, kind_i = 0, cursor_i = 0;
   if (p.queue) sql += " AND queue = ?" + std::to_string(queue_i = ++n);
-  if (p.state) sql += " AND state = ?" + std::to_string(state_i = ++n);
+  if (p.state) {
+    sql += " AND state = ?" + std::to_string(state_i = ++n);
+    // Failed and cancelled jobs have an index (schema v3); the planner uses
+    // it only when the query names its column.
+    if (*p.state == JobState::kFailed || *p.state == JobState::kCancelled) {
+      sql += " AND unsuccessful = ?" + std::to_string(state_i);
+    }
+  }
   if (p.kind) sql += " AND kind = ?" + std::to_string(kind_i = ++n);
   if (p.cursor) sql += " AND id < ?" + std::to_string(cursor_i = ++n);
   sql += " ORDER BY id DESC LIMIT ?" + std::to_string(++n);

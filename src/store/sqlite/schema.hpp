@@ -15,6 +15,8 @@ namespace jobtape::store::sqlite {
 int LatestSchemaVersion();
 // Returns the version the database is at after migrating.
 Result<int> Migrate(Db& db);
+// Applies the migrations up to `target` only (tests build older databases).
+Result<int> MigrateTo(Db& db, int target);
 // Reads the version without migrating (0 = empty database).
 Result<int> CurrentSchemaVersion(Db& db);
 

@@ -1,6 +1,7 @@
 // SQLite-specific behaviour that the shared contract suite cannot express:
 // migrations and schema versions, group commit, per-request savepoints.
 #include "store/sqlite/sqlite_store.hpp"
+#include "store/sqlite/schema.hpp"
 #include "store/sqlite/writer.hpp"
 
 #include <gtest/gtest.h>
@@ -100,27 +101,25 @@ TEST_F(SqliteStoreTest, FailingMigrationRefusesToOpen) {
 }
 
 TEST_F(SqliteStoreTest, VersionOneDatabaseMigratesToTheLatestAndKeepsItsJobs) {
-  JobId id;
+  // What a v1 binary left: the v1 schema and one queued job.
   {
-    auto store = OpenOrDie();
-    auto r = store->JobsEnqueue({now_, {Spec()}});
-    ASSERT_TRUE(r.ok());
-    id = r->jobs[0].id;
+    auto db = Db::Open(path_, Db::Mode::kReadWrite);
+    ASSERT_TRUE(db.ok());
+    auto v = MigrateTo(**db, 1);
+    ASSERT_TRUE(v.ok()) << v.status().ToString();
+    ASSERT_EQ(*v, 1);
+    Stmt ins = (*db)->PrepareOnce(R"sql(
+INSERT INTO jobs(id, queue, kind, state, priority, payload, run_at, max_attempts,
+  backoff_initial_us, backoff_max_us, backoff_multiplier, backoff_jitter, concurrency_limit,
+  created_at, updated_at, last_seq)
+VALUES (1, 'default', 'k', 1, 0, '{}', ?1, 3, 1000, 1000, 2, 0, 1, ?1, ?1, 1))sql");
+    ins.Bind(1, ToMicros(now_));
+    ASSERT_TRUE(ins.Run().ok());
   }
-  // Turn it back into what a v1 binary left: no schedules (v2) nor batches
-  // (v3), version 1.
-  sqlite3* db = nullptr;
-  ASSERT_EQ(sqlite3_open(path_.c_str(), &db), SQLITE_OK);
-  ASSERT_EQ(sqlite3_exec(db,
-                         "DROP TABLE schedules; DROP TABLE batches; DROP INDEX jobs_by_batch; "
-                         "DELETE FROM schema_version WHERE version > 1",
-                         nullptr, nullptr, nullptr),
-            SQLITE_OK);
-  sqlite3_close(db);
   auto store = OpenOrDie();
   ASSERT_NE(store, nullptr);
   EXPECT_EQ(store->Health()->schema_version, SchemaVersion());
-  EXPECT_TRUE(store->JobGet(id).ok());
+  EXPECT_TRUE(store->JobGet(1).ok());
   ScheduleSpec spec;
   spec.name = "hourly";
   spec.cron = "@hourly";
@@ -128,6 +127,141 @@ TEST_F(SqliteStoreTest, VersionOneDatabaseMigratesToTheLatestAndKeepsItsJobs) {
   auto up = store->ScheduleUpsert({now_, spec});
   ASSERT_TRUE(up.ok()) << up.status().ToString();
   EXPECT_TRUE(up->created);
+  auto c = store->JobsClaim({now_, "w", "", {"default"}, 10, std::chrono::seconds(30)});
+  ASSERT_TRUE(c.ok()) << c.status().ToString();
+  ASSERT_EQ(c->jobs.size(), 1u);
+  EXPECT_EQ(c->jobs[0].job.id, 1);
+}
+
+// Schema v3 moved every partial index of jobs onto membership columns; a v2
+// database with jobs in every state must keep behaving after migrating.
+TEST_F(SqliteStoreTest, VersionTwoDatabaseKeepsEveryJobStateWorking) {
+  const int64_t now = ToMicros(now_);
+  const int64_t sec = 1'000'000;
+  {
+    auto db = Db::Open(path_, Db::Mode::kReadWrite);
+    ASSERT_TRUE(db.ok());
+    auto v = MigrateTo(**db, 2);
+    ASSERT_TRUE(v.ok()) << v.status().ToString();
+    ASSERT_EQ(*v, 2);
+    // ?1 = a minute ago, ?2 = in an hour.
+    const std::string jobs = std::string(R"sql(
+INSERT INTO jobs(id, queue, kind, state, priority, payload, run_at, max_attempts, attempt,
+  backoff_initial_us, backoff_max_us, backoff_multiplier, backoff_jitter, concurrency_key,
+  concurrency_limit, created_at, updated_at, started_at, finished_at, lease_token,
+  lease_expires_at, last_seq, worker_id)
+VALUES
+  (1, 'default', 'due',       0, 0, '{}', ?1,   3, 0, 1000, 1000, 2, 0, NULL, 1, ?1, ?1, NULL,  NULL,  NULL,  NULL,   1, NULL),
+  (2, 'default', 'later',     0, 0, '{}', ?2, 3, 0, 1000, 1000, 2, 0, NULL, 1, ?1, ?1, NULL,  NULL,  NULL,  NULL,   1, NULL),
+  (3, 'default', 'queued',    1, 5, '{}', ?1,   3, 0, 1000, 1000, 2, 0, NULL, 1, ?1, ?1, NULL,  NULL,  NULL,  NULL,   1, NULL),
+  (4, 'default', 'running',   2, 0, '{}', ?1,   3, 1, 1000, 1000, 2, 0, NULL, 1, ?1, ?1, ?1, NULL,  'tok', ?2, 2, 'w'),
+  (5, 'default', 'keyed-run', 2, 0, '{}', ?1,   1, 1, 1000, 1000, 2, 0, 'k',  1, ?1, ?1, ?1, NULL,  'old', ?1,   2, 'w'),
+  (6, 'default', 'keyed-q',   1, 9, '{}', ?1,   3, 0, 1000, 1000, 2, 0, 'k',  1, ?1, ?1, NULL,  NULL,  NULL,  NULL,   1, NULL),
+  (7, 'default', 'succeeded', 3, 0, '{}', ?1,   3, 1, 1000, 1000, 2, 0, NULL, 1, ?1, ?1, ?1, ?1, NULL,  NULL,   3, 'w'),
+  (8, 'default', 'failed',    4, 0, '{}', ?1,   1, 1, 1000, 1000, 2, 0, NULL, 1, ?1, ?1, ?1, ?1, NULL,  NULL,   3, 'w'),
+  (9, 'default', 'cancelled', 5, 0, '{}', ?1,   3, 0, 1000, 1000, 2, 0, NULL, 1, ?1, ?1, NULL,  ?1, NULL,  NULL,   2, NULL);
+)sql");
+    Stmt ins = (*db)->PrepareOnce(jobs);
+    ins.Bind(1, now - 60 * sec).Bind(2, now + 3600 * sec);
+    ASSERT_TRUE(ins.Run().ok());
+  }
+  auto store = OpenOrDie();
+  ASSERT_NE(store, nullptr);
+  EXPECT_EQ(store->Health()->schema_version, SchemaVersion());
+
+  auto ids = [](const Result<JobPage>& page) {
+    std::vector<JobId> out;
+    if (page.ok()) {
+      for (const Job& j : page->jobs)
+        out.push_back(j.id);
+    }
+    return out;
+  };
+  EXPECT_EQ(ids(store->JobsList({.state = JobState::kFailed})), (std::vector<JobId>{8}));
+  EXPECT_EQ(ids(store->JobsList({.state = JobState::kCancelled})), (std::vector<JobId>{9}));
+  EXPECT_EQ(ids(store->JobsList({.queue = "default"})).size(), 9u);
+
+  // The running attempt's lease still fences: the wrong token is stale, the
+  // right one finishes it.
+  auto stale = store->JobFinish({now_, Lease{4, 1, "bad", {}}, Outcome::Succeeded("{}")});
+  ASSERT_FALSE(stale.ok());
+  EXPECT_EQ(stale.status().code(), ErrorCode::kStaleLease);
+  auto done = store->JobFinish({now_, Lease{4, 1, "tok", {}}, Outcome::Succeeded("{}")});
+  ASSERT_TRUE(done.ok()) << done.status().ToString();
+  EXPECT_EQ(done->state, JobState::kSucceeded);
+
+  // Job 5 holds key k, so job 6 (higher priority) waits; the due job is
+  // promoted; the later one stays scheduled.
+  auto c = store->JobsClaim({now_, "w2", "", {"default"}, 10, std::chrono::seconds(30)});
+  ASSERT_TRUE(c.ok()) << c.status().ToString();
+  std::vector<JobId> claimed;
+  for (const auto& j : c->jobs)
+    claimed.push_back(j.job.id);
+  EXPECT_EQ(claimed, (std::vector<JobId>{3, 1}));
+  ASSERT_TRUE(c->next_due.has_value());
+  EXPECT_EQ(ToMicros(*c->next_due), now + 3600 * sec);
+
+  // The expired keyed attempt is reaped (its only attempt: failed), which
+  // frees the key for job 6.
+  auto reaped = store->LeasesReapExpired({.now = now_});
+  ASSERT_TRUE(reaped.ok()) << reaped.status().ToString();
+  EXPECT_EQ(reaped->job_ids, (std::vector<JobId>{5}));
+  EXPECT_EQ(store->JobGet(5)->state, JobState::kFailed);
+  EXPECT_EQ(ids(store->JobsList({.state = JobState::kFailed})), (std::vector<JobId>{8, 5}));
+  auto c2 = store->JobsClaim({now_, "w2", "", {"default"}, 10, std::chrono::seconds(30)});
+  ASSERT_TRUE(c2.ok());
+  ASSERT_EQ(c2->jobs.size(), 1u);
+  EXPECT_EQ(c2->jobs[0].job.id, 6);
+
+  // Cancel at every remaining state: scheduled, running, terminal.
+  auto cs = store->JobCancel({.now = now_, .id = 2});
+  ASSERT_TRUE(cs.ok());
+  EXPECT_EQ(cs->state, JobState::kCancelled);
+  auto cr = store->JobCancel({.now = now_, .id = 3});
+  ASSERT_TRUE(cr.ok());
+  EXPECT_TRUE(cr->cancel_requested);
+  auto ct = store->JobCancel({.now = now_, .id = 7});
+  ASSERT_TRUE(ct.ok());
+  EXPECT_FALSE(ct->changed);
+  EXPECT_EQ(ids(store->JobsList({.state = JobState::kCancelled})), (std::vector<JobId>{9, 2}));
+  auto empty = store->JobsClaim({now_, "w2", "", {"default"}, 10, std::chrono::seconds(30)});
+  ASSERT_TRUE(empty.ok());
+  EXPECT_TRUE(empty->jobs.empty());
+  EXPECT_FALSE(empty->next_due.has_value());
+}
+
+// Runs of jobs without an idempotency key are inserted 64, 16, 4 and 1 rows
+// per statement; a 150-job batch crosses every size, keyed jobs break runs.
+TEST_F(SqliteStoreTest, LargeBatchIsInsertedInOrderAcrossChunks) {
+  auto store = OpenOrDie();
+  std::vector<JobSpec> specs;
+  for (int i = 0; i < 150; ++i) {
+    specs.push_back(Spec("k" + std::to_string(i)));
+    if (i % 3 == 0) specs.back().run_at = now_ + std::chrono::hours(1);
+    if (i == 70 || i == 71 || i == 149) specs.back().idempotency_key = "i" + std::to_string(i);
+  }
+  specs.push_back(specs[70]);
+  auto r = store->JobsEnqueue({now_, specs});
+  ASSERT_TRUE(r.ok()) << r.status().ToString();
+  ASSERT_EQ(r->jobs.size(), 151u);
+  for (std::size_t i = 0; i < 150; ++i) {
+    if (i > 0) {
+      EXPECT_EQ(r->jobs[i].id, r->jobs[i - 1].id + 1) << i;
+    }
+    auto job = store->JobGet(r->jobs[i].id);
+    ASSERT_TRUE(job.ok());
+    EXPECT_EQ(job->spec.kind, specs[i].kind);
+    EXPECT_EQ(job->state, i % 3 == 0 ? JobState::kScheduled : JobState::kQueued);
+    auto tape = store->TapeRead({.job_id = r->jobs[i].id});
+    ASSERT_TRUE(tape.ok());
+    ASSERT_EQ(tape->events.size(), 1u);
+    EXPECT_EQ(tape->events[0].type, EventType::kCreated);
+  }
+  EXPECT_TRUE(r->jobs[150].duplicate);
+  EXPECT_EQ(r->jobs[150].id, r->jobs[70].id);
+  auto c = store->JobsClaim({now_, "w", "", {"default"}, 200, std::chrono::seconds(30)});
+  ASSERT_TRUE(c.ok()) << c.status().ToString();
+  EXPECT_EQ(c->jobs.size(), 100u);
 }
 
 TEST_F(SqliteStoreTest, ConcurrentWritesShareCommits) {
