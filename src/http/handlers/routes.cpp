@@ -11,6 +11,7 @@ void AddApiRoutes(Router& router, ServerContext& ctx) {
   AddClaimRoutes(router, ctx);
   AddLeaseRoutes(router, ctx);
   AddQueueRoutes(router, ctx);
+  AddScheduleRoutes(router, ctx);
   AddStreamRoutes(router, ctx);
   AddHealthRoutes(router, ctx);
   AddMetricsRoutes(router, ctx);
