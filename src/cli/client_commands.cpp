@@ -16,6 +16,7 @@ void RegisterClientCommands(CLI::App& app) {
   AddRetryCommand(app);
   AddQueuesCommand(app);
   AddHealthCommand(app);
+  AddScheduleCommand(app);
   AddWorkerCommand(app);
 }
 

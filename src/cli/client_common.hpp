@@ -59,6 +59,7 @@ void AddCancelCommand(CLI::App& app);
 void AddRetryCommand(CLI::App& app);
 void AddQueuesCommand(CLI::App& app);
 void AddHealthCommand(CLI::App& app);
+void AddScheduleCommand(CLI::App& app);  // schedule put|get|list|delete|pause|resume
 
 // Follows job `id` until it ends, showing its events on stdout (WatchDisplay
 // chooses terminal/plain/json by `json` and stdout), then prints the outcome

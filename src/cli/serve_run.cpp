@@ -1,6 +1,8 @@
 // RunServer: wires store, engine and HTTP together, serves until a signal,
 // then shuts down in the order that loses nothing:
-//   1. draining: new submissions and claims are answered 503;
+//   1. draining: new submissions and claims are answered 503, and the cron
+//      scheduler stops (a fire it misses now is made up at the next start
+//      under the schedule's misfire policy; the store never fires twice);
 //   2. the dispatcher stops: parked long polls are answered 503 at once;
 //   3. the stream hub closes: every SSE/WebSocket watcher gets a `shutdown`
 //      event with the last seq it has (waited for, briefly);
@@ -23,6 +25,7 @@
 #include "cli/signal_watcher.hpp"
 #include "engine/dispatcher.hpp"
 #include "engine/reaper.hpp"
+#include "engine/scheduler.hpp"
 #include "engine/snapshot.hpp"
 #include "engine/stream_hub.hpp"
 #include "http/auth.hpp"
@@ -181,6 +184,21 @@ int RunServer(const ServerConfig& config) {
                            }
                          }});
 
+  engine::Scheduler scheduler(
+      *store, clock,
+      {.registry = &snapshots, .on_fired = [](const store::SchedulesFireDueResult& r) {
+         for (const store::FiredSchedule& f : r.fired) {
+           spdlog::info("scheduler: schedule {} fired for {}: job {}{}{}", f.name,
+                        FormatTime(f.fire_at), f.job_id, f.catch_up ? " (catching up)" : "",
+                        f.duplicate ? " (already enqueued)" : "");
+         }
+         if (r.skipped > 0)
+           spdlog::info("scheduler: {} schedule(s) skipped missed fires", r.skipped);
+         for (const std::string& name : r.failed) {
+           spdlog::warn("scheduler: schedule {} stopped: its next fire cannot be computed", name);
+         }
+       }});
+
   http::ServerContext ctx{.store = *store,
                           .dispatcher = dispatcher,
                           .hub = hub,
@@ -192,6 +210,7 @@ int RunServer(const ServerConfig& config) {
   ctx.settings.max_claim_wait = config.max_claim_wait;
   ctx.settings.stream_keepalive = config.stream_keepalive;
   ctx.settings.cancel_grace = config.cancel_grace;
+  ctx.schedules_changed = [&scheduler] { scheduler.Wake(); };
   if (executor) {
     ctx.kinds = executor.get();
     ctx.executor_reading = [&executor] { return executor->Reading(); };
@@ -205,11 +224,13 @@ int RunServer(const ServerConfig& config) {
 
   dispatcher.Start();
   reaper.Start();
+  scheduler.Start();
   if (executor) executor->Start();
   s = server.Start();
   if (!s.ok()) {
     spdlog::error("cannot serve on {}: {}", config.listen, s.message());
     if (executor) executor->Stop(Duration{0});
+    scheduler.Stop();
     reaper.Stop();
     dispatcher.Stop();
     hub.CloseAll(Status::Unavailable("server failed to start"));
@@ -224,6 +245,7 @@ int RunServer(const ServerConfig& config) {
   const int sig = signals.Wait();
   spdlog::info("received {}: shutting down (a second signal exits at once)", strsignal(sig));
   ctx.draining.store(true);
+  scheduler.Stop();
   // Running commands get shutdown_timeout to stop; what is left is ended as
   // interrupted (retried later), so no attempt waits for its lease to expire.
   if (executor) executor->Stop(config.shutdown_timeout);

@@ -61,6 +61,9 @@ struct WatchOptions {
 // capped at max_backoff.
 std::chrono::milliseconds WatchBackoff(const WatchOptions& options, int attempt);
 
+// The definition a PUT needs to recreate `schedule` as it is.
+ScheduleSpec SpecOf(const Schedule& schedule);
+
 class Client {
  public:
   explicit Client(ClientOptions options);
@@ -87,6 +90,27 @@ class Client {
   Result<std::vector<QueueInfo>> Queues(std::string* json = nullptr);
   Result<QueueInfo> PatchQueue(const std::string& name, const QueuePatch& patch,
                                std::string* json = nullptr);
+  // ---- schedules (cron) ----
+
+  // PUT /v1/schedules/{name}: creates or replaces (Schedule::created tells
+  // which). Errors: invalid_argument naming the field ("cron", "timezone",
+  // "job.kind", ...), permission_denied without the admin role.
+  Result<Schedule> PutSchedule(const ScheduleSpec& spec, std::string* json = nullptr);
+  // kNotFound if there is no such schedule.
+  Result<Schedule> GetSchedule(const std::string& name, std::string* json = nullptr);
+  // One page by name, starting after `cursor` (empty: the first page); `limit` 0: the server's
+  // default.
+  Result<SchedulePage> ListSchedules(int limit = 0, const std::string& cursor = {},
+                                     std::string* json = nullptr);
+  // kNotFound if there is no such schedule. Jobs it enqueued stay.
+  Status DeleteSchedule(const std::string& name);
+  // Pauses or resumes a schedule: GET, then PUT of the same definition with
+  // `paused` changed (nothing is written if it already is). A read-modify-
+  // write: a PUT by someone else between the two is overwritten. Resuming
+  // skips the fires missed while paused.
+  Result<Schedule> SetSchedulePaused(const std::string& name, bool paused,
+                                     std::string* json = nullptr);
+
   // GET /health. A 503 (unhealthy) is a report, not an error.
   Result<HealthReport> Health(std::string* json = nullptr);
 

@@ -86,6 +86,41 @@ struct HealthReport {
   std::string status;   // "ok", "degraded", ... as the server says; "" if none
 };
 
+// ---- schedules (cron) ----
+
+// PUT /v1/schedules/{name}: a whole definition (a replace does not merge).
+struct ScheduleSpec {
+  std::string name;
+  std::string cron;                     // 5 fields or a macro (@daily, ...)
+  std::optional<std::string> timezone;  // IANA zone; the server's default is UTC
+  std::optional<std::string> misfire;   // "skip" (the server's default) or "run_once"
+  bool paused = false;
+  // The job each fire enqueues; delay/run_at and idempotency_key must be
+  // unset (each fire sets them).
+  SubmitSpec job;
+};
+
+// A schedule as the server reports it. `job` is the template (payload a JSON text).
+struct Schedule {
+  std::string name;
+  std::string cron;
+  std::string timezone;
+  std::string misfire;
+  bool paused = false;
+  JobSpec job;
+  std::optional<TimePoint> next_fire_at;  // absent: paused, or never fires again
+  std::optional<TimePoint> last_fire_at;
+  std::optional<JobId> last_job_id;
+  TimePoint created_at;
+  TimePoint updated_at;
+  bool created = false;  // PutSchedule only: true when it was new (201)
+};
+
+struct SchedulePage {
+  std::vector<Schedule> schedules;
+  std::optional<std::string> next_cursor;  // absent on the last page
+};
+
 // ---- worker side (the lease protocol) ----
 
 struct ClaimRequest {

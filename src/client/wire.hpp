@@ -33,6 +33,9 @@ Result<std::string> EncodeComplete(const Lease& lease, std::string_view result_j
 std::string EncodeFail(const Lease& lease, std::string_view code, std::string_view message,
                        bool retryable, std::optional<std::chrono::milliseconds> retry_delay);
 std::string EncodeQueuePatch(const QueuePatch& patch);
+// {"cron","timezone"?,"misfire"?,"paused","job":{...}}; kInvalidArgument
+// (field "job.payload") for a payload that is not JSON.
+Result<std::string> EncodeSchedulePut(const ScheduleSpec& spec);
 // "" without a reason (the server takes an empty body), else {"reason":...}.
 std::string EncodeCancel(const std::string& reason);
 // {"items":[{"job_id","attempt","lease_token","result"?},...]}
@@ -52,6 +55,8 @@ Result<CancelReply> ParseCancelReply(std::string_view json);
 Result<QueueInfo> ParseQueueInfo(std::string_view json);
 Result<std::vector<QueueInfo>> ParseQueues(std::string_view json);
 Result<HealthReport> ParseHealth(int http_status, std::string_view json);
+Result<Schedule> ParseSchedule(std::string_view json);
+Result<SchedulePage> ParseSchedulePage(std::string_view json);
 Result<std::vector<ClaimedJob>> ParseClaims(std::string_view json);
 Result<HeartbeatReply> ParseHeartbeat(std::string_view json);
 Result<Seq> ParseAppendReply(std::string_view json);

@@ -84,22 +84,13 @@ const json::array* Array(const json::object& o, std::string_view key) {
   return v != nullptr && v->is_array() ? &v->get_array() : nullptr;
 }
 
-Result<Job> JobFrom(const json::value& v, std::string_view raw) {
-  if (!v.is_object()) return Unexpected("a job is not an object");
-  const json::object& o = v.get_object();
-  auto id = Int(o, "id");
-  auto state = State(o);
-  if (!id || !state) return Unexpected("a job without id or state");
-  Job job;
-  job.id = *id;
-  job.state = *state;
-  JobSpec& s = job.spec;
+// The JobSpec members of a job object (a job, or a schedule's template).
+void SpecFrom(const json::object& o, std::string_view raw, JobSpec& s) {
   s.kind = Str(o, "kind");
   s.queue = Str(o, "queue");
   s.priority = static_cast<int>(Int(o, "priority").value_or(0));
   s.payload = Raw(raw, o, "payload");
   if (s.payload.empty()) s.payload = "null";
-  job.attempt = static_cast<int>(Int(o, "attempt").value_or(0));
   s.max_attempts = static_cast<int>(Int(o, "max_attempts").value_or(s.max_attempts));
   if (const json::value* b = Member(o, "backoff"); b != nullptr && b->is_object()) {
     const json::object& bo = b->get_object();
@@ -119,6 +110,19 @@ Result<Job> JobFrom(const json::value& v, std::string_view raw) {
     }
   }
   if (auto r = Int(o, "retry_of")) s.retry_of = *r;
+}
+
+Result<Job> JobFrom(const json::value& v, std::string_view raw) {
+  if (!v.is_object()) return Unexpected("a job is not an object");
+  const json::object& o = v.get_object();
+  auto id = Int(o, "id");
+  auto state = State(o);
+  if (!id || !state) return Unexpected("a job without id or state");
+  Job job;
+  job.id = *id;
+  job.state = *state;
+  SpecFrom(o, raw, job.spec);
+  job.attempt = static_cast<int>(Int(o, "attempt").value_or(0));
   job.created_at = Time(o, "created_at").value_or(TimePoint{});
   job.updated_at = Time(o, "updated_at").value_or(TimePoint{});
   job.run_at = Time(o, "run_at").value_or(TimePoint{});
@@ -174,6 +178,27 @@ Result<QueueInfo> QueueFrom(const json::value& v, std::string_view) {
     }
   }
   return q;
+}
+
+Result<Schedule> ScheduleFrom(const json::value& v, std::string_view raw) {
+  if (!v.is_object()) return Unexpected("a schedule is not an object");
+  const json::object& o = v.get_object();
+  Schedule s;
+  s.name = Str(o, "name");
+  s.cron = Str(o, "cron");
+  if (s.name.empty() || s.cron.empty()) return Unexpected("a schedule without name or cron");
+  s.timezone = Str(o, "timezone");
+  s.misfire = Str(o, "misfire");
+  s.paused = Bool(o, "paused");
+  if (const json::value* job = Member(o, "job"); job != nullptr && job->is_object()) {
+    SpecFrom(job->get_object(), RawMember(raw, "job").value_or(""), s.job);
+  }
+  s.next_fire_at = Time(o, "next_fire_at");
+  s.last_fire_at = Time(o, "last_fire_at");
+  s.last_job_id = Int(o, "last_job_id");
+  s.created_at = Time(o, "created_at").value_or(TimePoint{});
+  s.updated_at = Time(o, "updated_at").value_or(TimePoint{});
+  return s;
 }
 
 Result<Lease> LeaseFrom(const json::object& o, const Job& job) {
@@ -308,6 +333,26 @@ Result<HealthReport> ParseHealth(int http_status, std::string_view text) {
   auto doc = Parse(text);
   if (doc.ok() && doc->is_object()) report.status = Str(doc->get_object(), "status");
   return report;
+}
+
+Result<Schedule> ParseSchedule(std::string_view text) {
+  auto doc = Parse(text);
+  if (!doc.ok()) return doc.status();
+  return ScheduleFrom(*doc, text);
+}
+
+Result<SchedulePage> ParseSchedulePage(std::string_view text) {
+  auto doc = Parse(text);
+  auto o = ObjectDoc(doc);
+  if (!o.ok()) return o.status();
+  auto schedules = ListOf<Schedule>(*doc, text, "schedules", ScheduleFrom);
+  if (!schedules.ok()) return schedules.status();
+  SchedulePage page;
+  page.schedules = std::move(schedules).value();
+  if (const json::value* next = Member(**o, "next_cursor"); next != nullptr && next->is_string()) {
+    page.next_cursor = std::string(next->get_string());
+  }
+  return page;
 }
 
 Result<std::vector<ClaimedJob>> ParseClaims(std::string_view text) {

@@ -206,6 +206,18 @@ std::string EncodeQueuePatch(const QueuePatch& patch) {
   return o.Done();
 }
 
+Result<std::string> EncodeSchedulePut(const ScheduleSpec& spec) {
+  auto job = SpecText(spec.job);
+  if (!job.ok()) return job.status().WithFieldPrefix("job");
+  ObjectText o;
+  o.Str("cron", spec.cron);
+  if (spec.timezone) o.Str("timezone", *spec.timezone);
+  if (spec.misfire) o.Str("misfire", *spec.misfire);
+  o.Bool("paused", spec.paused);
+  o.Raw("job", *job);
+  return o.Done();
+}
+
 std::string EncodeCancel(const std::string& reason) {
   if (reason.empty()) return {};
   return ObjectText().Str("reason", reason).Done();

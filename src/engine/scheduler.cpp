@@ -63,7 +63,8 @@ SchedulerCycleStats Scheduler::RunOnce(TimePoint now) {
           "schedules stopped (next fire failed): " + r->failed.front() +
           (r->failed.size() > 1 ? " and " + std::to_string(r->failed.size() - 1) + " more" : "");
     }
-    if (!r->fired.empty() && options_.on_fired) options_.on_fired(*r);
+    const bool news = !r->fired.empty() || r->skipped > 0 || !r->failed.empty();
+    if (news && options_.on_fired) options_.on_fired(*r);
     if (!r->more) break;
   }
 

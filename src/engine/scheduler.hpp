@@ -55,7 +55,8 @@ struct SchedulerOptions {
   Duration misfire_grace = store::kDefaultMisfireGrace;
   // When set, the snapshot cell is registered there under `name`.
   SnapshotRegistry* registry = nullptr;
-  // Called (on the scheduler thread) after each store call that fired something.
+  // Called (on the scheduler thread) after each store call that fired,
+  // skipped or stopped something (for the log).
   std::function<void(const store::SchedulesFireDueResult&)> on_fired;
 };
 

@@ -284,5 +284,58 @@ TEST_F(CliTest, WatchResumesAcrossAServerRestart) {
   EXPECT_LT(out.find("#3  progress"), out.find("#4  progress"));
 }
 
+TEST_F(CliTest, ScheduleCommands) {
+  CliResult put =
+      Run({"schedule", "put", "nightly", "--cron", "30 2 * * *", "--tz", "Europe/Berlin", "--kind",
+           "backup", "--queue", "ops", "--payload", R"({"full": true})", "--misfire", "run_once"});
+  ASSERT_EQ(put.code, 0) << put.err;
+  EXPECT_NE(put.out.find("schedule nightly created; next fire 20"), std::string::npos) << put.out;
+
+  CliResult json = Run({"schedule", "get", "nightly", "--json"});
+  ASSERT_EQ(json.code, 0) << json.err;
+  boost::json::value doc = boost::json::parse(json.out);
+  EXPECT_EQ(doc.at("timezone"), "Europe/Berlin");
+  EXPECT_EQ(doc.at("misfire"), "run_once");
+  EXPECT_EQ(doc.at("job").at("queue"), "ops");
+  EXPECT_NE(json.out.find(R"("payload":{"full": true})"), std::string::npos) << json.out;
+
+  CliResult again = Run({"schedule", "put", "nightly", "--cron", "@daily", "--kind", "backup"});
+  ASSERT_EQ(again.code, 0) << again.err;
+  EXPECT_NE(again.out.find("schedule nightly replaced"), std::string::npos) << again.out;
+
+  CliResult pause = Run({"schedule", "pause", "nightly"});
+  ASSERT_EQ(pause.code, 0) << pause.err;
+  EXPECT_NE(pause.out.find("schedule nightly paused"), std::string::npos) << pause.out;
+  CliResult shown = Run({"schedule", "get", "nightly"});
+  ASSERT_EQ(shown.code, 0) << shown.err;
+  EXPECT_NE(shown.out.find("@daily (UTC)"), std::string::npos) << shown.out;
+  EXPECT_NE(shown.out.find("paused:     yes"), std::string::npos) << shown.out;
+  CliResult resume = Run({"schedule", "resume", "nightly"});
+  ASSERT_EQ(resume.code, 0) << resume.err;
+  EXPECT_NE(resume.out.find("schedule nightly resumed; next fire"), std::string::npos)
+      << resume.out;
+
+  ASSERT_EQ(Run({"schedule", "put", "hourly", "--cron", "@hourly", "--kind", "k", "--paused"}).code,
+            0);
+  CliResult list = Run({"schedule", "list"});
+  ASSERT_EQ(list.code, 0) << list.err;
+  EXPECT_NE(list.out.find("NAME"), std::string::npos) << list.out;
+  EXPECT_LT(list.out.find("hourly"), list.out.find("nightly")) << list.out;
+  CliResult page = Run({"schedule", "list", "--limit", "1", "--json"});
+  ASSERT_EQ(page.code, 0) << page.err;
+  EXPECT_EQ(boost::json::parse(page.out).at("next_cursor"), "hourly") << page.out;
+
+  CliResult bad = Run({"schedule", "put", "x", "--cron", "61 * * * *", "--kind", "k"});
+  EXPECT_EQ(bad.code, 2);
+  EXPECT_NE(bad.err.find("invalid_argument"), std::string::npos) << bad.err;
+  EXPECT_NE(bad.err.find("cron"), std::string::npos) << bad.err;
+
+  ASSERT_EQ(Run({"schedule", "delete", "nightly"}).code, 0);
+  CliResult missing = Run({"schedule", "get", "nightly"});
+  EXPECT_EQ(missing.code, 2);
+  EXPECT_NE(missing.err.find("not_found"), std::string::npos) << missing.err;
+  EXPECT_EQ(Run({"schedule", "delete", "nightly"}).code, 2);
+}
+
 }  // namespace
 }  // namespace jobtape::integration

@@ -109,7 +109,7 @@ TEST_F(LifecycleTest, HealthMetricsAndOpenApiAreServed) {
     EXPECT_TRUE(loop.at("cycle").is_number());
     EXPECT_TRUE(loop.at("last_updated").is_string() || loop.at("last_updated").is_null());
   }
-  EXPECT_EQ(loops, (std::set<std::string>{"dispatcher", "reaper"}));
+  EXPECT_EQ(loops, (std::set<std::string>{"dispatcher", "reaper", "scheduler"}));
 
   api.Submit("m");
   ApiReply metrics = api.Get("/metrics");

@@ -1,12 +1,17 @@
 // Health: GET /health/live (the process answers), GET /health/ready (the store
-// answers and its schema is the one this binary writes; not while shutting
-// down), GET /health (the background loops' snapshots, R6).
+// answers, its schema is the one this binary writes and no background loop is
+// stalled; not while shutting down), GET /health (the background loops'
+// snapshots, R6).
 //
-// /health reads only published snapshots, never live objects, so each loop's
+// Both read only published snapshots, never live objects, so each loop's
 // cycle, status and last_updated belong together. A loop that has not
 // published for kStallIntervals of its intervals is reported `stalled` - a
-// silent stall must be visible - and turns the overall status "degraded" (503).
+// silent stall must be visible - and turns /health "degraded" (503) and
+// /health/ready "stalled" (503, naming the loops), so a load balancer or
+// orchestrator stops relying on a node whose scheduler or reaper hangs.
 #include <algorithm>
+#include <string>
+#include <vector>
 
 #include "engine/snapshot.hpp"
 #include "http/handlers/handler_util.hpp"
@@ -23,6 +28,25 @@ int64_t Millis(Duration d) {
   return std::chrono::duration_cast<std::chrono::milliseconds>(d).count();
 }
 
+// The snapshot as health judges it: a loop that has not published yet counts
+// from the server's start (not from the epoch).
+engine::LoopSnapshot HealthView(const engine::LoopSnapshot& snap, const ServerContext& ctx) {
+  engine::LoopSnapshot view = snap;
+  if (view.status == engine::kLoopStarting) {
+    view.last_updated = std::max(view.last_updated, ctx.started_at);
+  }
+  return view;
+}
+
+// The names of the loops stalled at `now`, in name order.
+std::vector<std::string> StalledLoops(const ServerContext& ctx, TimePoint now) {
+  std::vector<std::string> stalled;
+  for (const auto& snap : ctx.snapshots.All()) {
+    if (engine::IsStalled(HealthView(*snap, ctx), now)) stalled.push_back(snap->name);
+  }
+  return stalled;
+}
+
 awaitable<Response> Live(Request&) {
   co_return JsonResponse(200, R"({"status":"ok"})");
 }
@@ -33,9 +57,15 @@ awaitable<Response> Ready(ServerContext& ctx, Request& req) {
       [&](store::Done<store::StoreHealth> done) { ctx.store.HealthAsync(std::move(done)); });
   if (!r.ok()) co_return ErrorResponse(r.status(), req);
   const bool current = r->schema_version == r->expected_schema_version;
+  const std::vector<std::string> stalled = StalledLoops(ctx, ctx.clock.Now());
+  const bool ready = current && stalled.empty();
   JsonWriter w;
   w.BeginObject();
-  w.Key("status").String(current ? "ready" : "schema_mismatch");
+  w.Key("status").String(!current ? "schema_mismatch" : ready ? "ready" : "stalled");
+  w.Key("stalled_loops").BeginArray();
+  for (const std::string& name : stalled)
+    w.String(name);
+  w.EndArray();
   w.Key("backend").String(r->backend);
   w.Key("schema_version").Int(r->schema_version);
   w.Key("expected_schema_version").Int(r->expected_schema_version);
@@ -55,8 +85,8 @@ awaitable<Response> Ready(ServerContext& ctx, Request& req) {
     w.EndObject();
   }
   w.EndObject();
-  Response response = JsonReply(current ? 200 : 503, w);
-  if (!current) response.SetHeader("Retry-After", "1");
+  Response response = JsonReply(ready ? 200 : 503, w);
+  if (!ready) response.SetHeader("Retry-After", "1");
   co_return response;
 }
 
@@ -70,11 +100,7 @@ awaitable<Response> Health(ServerContext& ctx, Request& /*req*/) {
   w.BeginObject();
   w.Key("loops").BeginArray();
   for (const auto& snap : ctx.snapshots.All()) {
-    // A loop that has not published yet counts from the server's start.
-    engine::LoopSnapshot view = *snap;
-    if (view.status == engine::kLoopStarting) {
-      view.last_updated = std::max(view.last_updated, ctx.started_at);
-    }
+    const engine::LoopSnapshot view = HealthView(*snap, ctx);
     const bool stalled = engine::IsStalled(view, now);
     healthy = healthy && !stalled && view.status != engine::kLoopError;
     w.BeginObject();

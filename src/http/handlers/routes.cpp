@@ -12,6 +12,7 @@ void AddApiRoutes(Router& router, ServerContext& ctx) {
   AddLeaseRoutes(router, ctx);
   AddQueueRoutes(router, ctx);
   AddBatchRoutes(router, ctx);
+  AddScheduleRoutes(router, ctx);
   AddStreamRoutes(router, ctx);
   AddHealthRoutes(router, ctx);
   AddMetricsRoutes(router, ctx);

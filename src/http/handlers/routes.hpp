@@ -7,6 +7,7 @@
 //   leases     POST /v1/leases/{job}/{attempt}/heartbeat|events|complete|fail,
 //              POST /v1/leases/complete (batch)                      leases.cpp
 //   queues     GET /v1/queues, PATCH /v1/queues/{name}               queues.cpp
+//   schedules  GET /v1/schedules, GET|PUT|DELETE /v1/schedules/{name} schedules.cpp
 //   streams    GET /v1/jobs/{id}/stream (SSE), GET /v1/jobs/{id}/ws  streams.cpp
 //   health     GET /health/live, /health/ready, /health              health.cpp
 //   metrics    GET /metrics                                          metrics_route.cpp
@@ -26,6 +27,7 @@ void AddClaimRoutes(Router& router, ServerContext& ctx);
 void AddLeaseRoutes(Router& router, ServerContext& ctx);
 void AddQueueRoutes(Router& router, ServerContext& ctx);
 void AddBatchRoutes(Router& router, ServerContext& ctx);
+void AddScheduleRoutes(Router& router, ServerContext& ctx);
 void AddStreamRoutes(Router& router, ServerContext& ctx);
 void AddHealthRoutes(Router& router, ServerContext& ctx);
 void AddMetricsRoutes(Router& router, ServerContext& ctx);

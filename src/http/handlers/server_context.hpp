@@ -112,6 +112,9 @@ struct ServerContext {
   const KindPolicy* kinds = nullptr;
   // The executor's readings for /metrics; empty when it does not run.
   std::function<ExecutorReading()> executor_reading;
+  // Called after a schedule was created or replaced (PUT /v1/schedules/{name}),
+  // so the scheduler looks at its next fire now (Scheduler::Wake). May be empty.
+  std::function<void()> schedules_changed;
 };
 
 }  // namespace jobtape::http

@@ -5,7 +5,7 @@
 
 Validates the document (openapi-spec-validator), then starts `jobtape serve`
 on 127.0.0.1:0 in a temp directory (twice: open, and with a reader token),
-drives every route of issue 3 through its success and error statuses, and
+drives every route of issues 3 and 5 through its success and error statuses, and
 checks that each status is documented for its operation and each JSON reply
 matches the documented schema (openapi-schema-validator). Exit 0 when all
 match. Needs python3-yaml and the two openapi validators (pip); CTest skips
@@ -160,6 +160,7 @@ def open_server_routes(c):
     c.check("patch", "/v1/queues/{name}", "/v1/queues/q1", {"max_concurrent": 3, "paused": False}, 200)
     c.check("patch", "/v1/queues/{name}", "/v1/queues/q1", {"max_concurrent": None}, 200)
     c.check("patch", "/v1/queues/{name}", "/v1/queues/q1", {}, 422)
+    schedule_routes(c)
     c.check("get", "/health/live", "/health/live", expect=200)
     c.check("get", "/health/ready", "/health/ready", expect=200)
     c.check("get", "/health", "/health", expect=200)
@@ -167,11 +168,35 @@ def open_server_routes(c):
     c.check("get", "/openapi.json", "/openapi.json", expect=200)
 
 
+def schedule_routes(c):
+    one = "/v1/schedules/{name}"
+    c.check("put", one, "/v1/schedules/nightly",
+            {"cron": "30 2 * * *", "timezone": "Europe/Berlin",
+             "job": {"kind": "k", "queue": "q3", "payload": {"a": 1}}}, 201)
+    c.check("put", one, "/v1/schedules/nightly",
+            {"cron": "@daily", "misfire": "run_once", "paused": True, "job": {"kind": "k"}}, 200)
+    c.check("put", one, "/v1/schedules/nightly", {"cron": "61 * * * *", "job": {"kind": "k"}}, 422)
+    c.check("put", one, "/v1/schedules/nightly", {"cron": "@daily"}, 400)
+    c.check("put", one, "/v1/schedules/nightly", raw=b"x", headers={"Content-Type": "text/plain"},
+            expect=415)
+    c.check("get", one, "/v1/schedules/nightly", expect=200)
+    c.check("get", one, "/v1/schedules/nope", expect=404)
+    c.check("get", "/v1/schedules", "/v1/schedules?limit=1", expect=200)
+    c.check("get", "/v1/schedules", "/v1/schedules?limit=0", expect=422)
+    c.check("get", "/v1/schedules", "/v1/schedules?bogus=1", expect=400)
+    c.check("delete", one, "/v1/schedules/nightly", expect=204)
+    c.check("delete", one, "/v1/schedules/nightly", expect=404)
+
+
 def token_server_routes(c):
     c.check("get", "/v1/jobs", "/v1/jobs", expect=401)
     c.check("post", "/v1/jobs", "/v1/jobs", {"kind": "k"}, 403,
             headers={"Authorization": "Bearer " + READER, "Content-Type": "application/json"})
     c.check("get", "/v1/jobs", "/v1/jobs", expect=200, headers={"Authorization": "Bearer " + READER})
+    c.check("put", "/v1/schedules/{name}", "/v1/schedules/s", {"cron": "@daily", "job": {"kind": "k"}},
+            403, headers={"Authorization": "Bearer " + READER, "Content-Type": "application/json"})
+    c.check("get", "/v1/schedules", "/v1/schedules", expect=200,
+            headers={"Authorization": "Bearer " + READER})
     c.check("get", "/health/live", "/health/live", expect=200)
     c.check("get", "/openapi.json", "/openapi.json", expect=200)
 

@@ -4,6 +4,7 @@
 #include <gtest/gtest.h>
 #include <boost/json/parse.hpp>
 
+#include "client/client.hpp"
 #include "client/json_text.hpp"
 #include "client/wire.hpp"
 #include "http/errors.hpp"
@@ -309,6 +310,66 @@ TEST(Wire, BatchCompletion) {
   EXPECT_EQ((*results)[1].status().code(), ErrorCode::kStaleLease);
   EXPECT_EQ(EncodeCancel(""), "");
   EXPECT_EQ(EncodeCancel("no \"need\""), R"({"reason":"no \"need\""})");
+}
+
+TEST(Wire, ScheduleBodyAndReply) {
+  ScheduleSpec spec;
+  spec.name = "nightly";
+  spec.cron = "30 2 * * *";
+  spec.timezone = "Europe/Berlin";
+  spec.misfire = "run_once";
+  spec.job.kind = "report";
+  spec.job.queue = "reports";
+  spec.job.payload = R"({"a":0.1})";
+  spec.job.tags = {"t"};
+  auto body = EncodeSchedulePut(spec);
+  ASSERT_TRUE(body.ok()) << body.status().ToString();
+  EXPECT_EQ(*body, R"({"cron":"30 2 * * *","timezone":"Europe/Berlin","misfire":"run_once",)"
+                   R"("paused":false,"job":{"kind":"report","queue":"reports",)"
+                   R"("payload":{"a":0.1},"tags":["t"]}})");
+  // The job member is what POST /v1/jobs takes, decoded by the server's decoder.
+  auto job_text = RawMember(*body, "job");
+  ASSERT_TRUE(job_text.has_value());
+  auto decoded = http::DecodeJobSpec(boost::json::parse(*job_text), *job_text, kNow);
+  ASSERT_TRUE(decoded.ok()) << decoded.status().ToString();
+  EXPECT_EQ(decoded->payload, R"({"a":0.1})");
+
+  spec.job.payload = "{nope";
+  EXPECT_EQ(EncodeSchedulePut(spec).status().field(), "job.payload");
+
+  const std::string reply =
+      R"({"name":"nightly","cron":"30 2 * * *","timezone":"Europe/Berlin","misfire":"run_once",)"
+      R"("paused":true,"job":{"kind":"report","queue":"reports","payload":{"a":0.1},"priority":2,)"
+      R"("max_attempts":4,"backoff":{"initial_ms":1000,"max_ms":60000,"multiplier":2,"jitter":0},)"
+      R"("timeout_ms":60000,"concurrency_key":null,"concurrency_limit":1,"batch_id":null,)"
+      R"("tags":["t"]},"next_fire_at":"2023-11-15T01:30:00.000Z","next_fire_at_ms":1700011800000,)"
+      R"("last_fire_at":null,"last_fire_at_ms":null,"last_job_id":null,)"
+      R"("created_at":"x","created_at_ms":1700000000123,"updated_at":"x","updated_at_ms":1700000000123})";
+  auto parsed = ParseSchedule(reply);
+  ASSERT_TRUE(parsed.ok()) << parsed.status().ToString();
+  EXPECT_EQ(parsed->name, "nightly");
+  EXPECT_TRUE(parsed->paused);
+  EXPECT_EQ(parsed->job.payload, R"({"a":0.1})");
+  EXPECT_EQ(parsed->job.max_attempts, 4);
+  EXPECT_EQ(parsed->next_fire_at, FromMicros(1'700'011'800'000'000));
+  EXPECT_FALSE(parsed->last_job_id.has_value());
+  EXPECT_EQ(parsed->created_at, kNow);
+
+  // SpecOf puts back what GET showed: the same definition, byte for byte.
+  ScheduleSpec again = SpecOf(*parsed);
+  auto again_body = EncodeSchedulePut(again);
+  ASSERT_TRUE(again_body.ok());
+  EXPECT_NE(again_body->find(R"("paused":true)"), std::string::npos) << *again_body;
+  EXPECT_NE(again_body->find(R"("payload":{"a":0.1},"priority":2,"max_attempts":4)"),
+            std::string::npos)
+      << *again_body;
+  EXPECT_NE(again_body->find(R"("timeout_ms":60000)"), std::string::npos) << *again_body;
+
+  auto page = ParseSchedulePage(R"({"schedules":[)" + reply + R"(],"next_cursor":"nightly"})");
+  ASSERT_TRUE(page.ok()) << page.status().ToString();
+  ASSERT_EQ(page->schedules.size(), 1u);
+  EXPECT_EQ(page->schedules[0].job.payload, R"({"a":0.1})");
+  EXPECT_EQ(page->next_cursor, "nightly");
 }
 
 TEST(JsonText, RawMembersAndElements) {
