@@ -17,6 +17,7 @@ void RegisterClientCommands(CLI::App& app) {
   AddQueuesCommand(app);
   AddHealthCommand(app);
   AddScheduleCommand(app);
+  AddBatchCommand(app);
   AddWorkerCommand(app);
 }
 

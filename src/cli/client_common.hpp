@@ -60,6 +60,7 @@ void AddRetryCommand(CLI::App& app);
 void AddQueuesCommand(CLI::App& app);
 void AddHealthCommand(CLI::App& app);
 void AddScheduleCommand(CLI::App& app);  // schedule put|get|list|delete|pause|resume
+void AddBatchCommand(CLI::App& app);     // batch submit|get|watch|cancel
 
 // Follows job `id` until it ends, showing its events on stdout (WatchDisplay
 // chooses terminal/plain/json by `json` and stdout), then prints the outcome

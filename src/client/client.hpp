@@ -111,6 +111,24 @@ class Client {
   Result<Schedule> SetSchedulePaused(const std::string& name, bool paused,
                                      std::string* json = nullptr);
 
+  // ---- batches ----
+
+  // POST /v1/batches with `body` as given ({"jobs": [...], "on_complete":
+  // {...}, "idempotency_key": "..."}). Not replayed unless the body has an
+  // idempotency key (a repeat would create a second batch).
+  Result<BatchCreated> CreateBatchRaw(std::string body, bool replayable,
+                                      std::string* json = nullptr);
+  // kNotFound if there is no such batch.
+  Result<BatchInfo> GetBatch(const std::string& id, std::string* json = nullptr);
+  Result<BatchCancelReply> CancelBatch(const std::string& id, const std::string& reason = {},
+                                       std::string* json = nullptr);
+  // Follows batch `id` over its SSE stream, calling `on_update` with each
+  // state it reports (at once, then as members end) until it is done; returns
+  // that last state. Reconnects as Watch does.
+  Result<BatchInfo> WatchBatch(const std::string& id,
+                               const std::function<void(const BatchInfo&)>& on_update,
+                               const WatchOptions& options = {});
+
   // GET /health. A 503 (unhealthy) is a report, not an error.
   Result<HealthReport> Health(std::string* json = nullptr);
 

@@ -121,6 +121,30 @@ struct SchedulePage {
   std::optional<std::string> next_cursor;  // absent on the last page
 };
 
+// ---- batches ----
+
+// A batch as the server reports it (GET /v1/batches/{id}).
+struct BatchInfo {
+  std::string id;
+  std::string state;  // "running" or "done"
+  int64_t total = 0;
+  int64_t done = 0;      // members in a terminal state
+  int64_t progress = 0;  // whole percent of members done
+  int64_t counts[kJobStateCount] = {};
+  std::optional<JobId> on_complete_job_id;
+};
+
+struct BatchCreated {
+  BatchInfo batch;
+  bool duplicate = false;  // the batch's idempotency key matched: this is that batch
+  std::vector<JobId> job_ids;
+};
+
+struct BatchCancelReply {
+  int64_t cancelled = 0;         // waiting members cancelled at once
+  int64_t cancel_requested = 0;  // running members asked to stop
+};
+
 // ---- worker side (the lease protocol) ----
 
 struct ClaimRequest {

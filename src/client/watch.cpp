@@ -9,9 +9,17 @@
 namespace jobtape::client {
 namespace {
 
-// Errors a reconnect cannot cure: the job is unknown, the credentials are
-// wrong, the request is malformed.
-bool IsPermanent(const Status& s) {
+WatchResult ResultOf(const Event& final_event) {
+  WatchResult r;
+  r.final_event = final_event;
+  r.last_seq = final_event.seq;
+  r.state = ParseFinalState(final_event.data).value_or(JobState::kFailed);
+  return r;
+}
+
+}  // namespace
+
+bool IsPermanentError(const Status& s) {
   switch (s.code()) {
     case ErrorCode::kInvalidArgument:
     case ErrorCode::kNotFound:
@@ -24,16 +32,6 @@ bool IsPermanent(const Status& s) {
       return false;
   }
 }
-
-WatchResult ResultOf(const Event& final_event) {
-  WatchResult r;
-  r.final_event = final_event;
-  r.last_seq = final_event.seq;
-  r.state = ParseFinalState(final_event.data).value_or(JobState::kFailed);
-  return r;
-}
-
-}  // namespace
 
 // The job's outcome if it is terminal and its tape ends at or before `last`
 // (its final event is then the newest one).
@@ -142,7 +140,7 @@ Result<WatchResult> Client::Watch(JobId id, Seq after,
         if (auto finished = Finished(transport, path, last)) return *finished;
       }
     }
-    if (IsPermanent(why)) return why;
+    if (IsPermanentError(why)) return why;
     failures = progressed ? 1 : failures + 1;
     if (options.max_failures > 0 && failures > options.max_failures) return why;
     std::chrono::milliseconds delay = WatchBackoff(options, failures);

@@ -72,6 +72,9 @@ std::optional<JobState> ParseFinalState(std::string_view event_data);
 // keeps its name in the message; an internal error's message carries the
 // request id. A body that is not ours gives "HTTP <status>: <start of body>".
 Status StatusFromReply(int http_status, std::string_view body);
+// Errors a reconnect cannot cure (unknown job or batch, bad credentials, a
+// malformed request): a watch returns them at once (watch.cpp).
+bool IsPermanentError(const Status& s);
 
 // The ErrorCode named `name` ("stale_lease"), or nullopt.
 std::optional<ErrorCode> ParseErrorCode(std::string_view name);

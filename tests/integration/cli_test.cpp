@@ -284,6 +284,58 @@ TEST_F(CliTest, WatchResumesAcrossAServerRestart) {
   EXPECT_LT(out.find("#3  progress"), out.find("#4  progress"));
 }
 
+TEST_F(CliTest, BatchCommands) {
+  // JSON lines on stdin, with an on_complete job and a key.
+  const std::string lines =
+      "{\"kind\":\"part\",\"queue\":\"b\",\"payload\":1}\n\n"
+      "{\"kind\":\"part\",\"queue\":\"b\",\"payload\":2}\n";
+  CliResult made = Run({"batch", "submit", "-", "--on-complete",
+                        R"({"kind":"merge","queue":"after"})", "--key", "import-1", "--json"},
+                       lines);
+  ASSERT_EQ(made.code, 0) << made.err;
+  boost::json::value doc = boost::json::parse(made.out);
+  const std::string id(doc.at("batch").at("id").as_string());
+  EXPECT_EQ(doc.at("job_ids").as_array().size(), 2u);
+  CliResult again = Run({"batch", "submit", "-", "--key", "import-1"}, lines);
+  ASSERT_EQ(again.code, 0) << again.err;
+  EXPECT_NE(again.out.find("batch " + id + " (existing, same key): 2 jobs"), std::string::npos)
+      << again.out;
+
+  CliResult shown = Run({"batch", "get", id});
+  ASSERT_EQ(shown.code, 0) << shown.err;
+  EXPECT_NE(shown.out.find("0 of 2 (0%)"), std::string::npos) << shown.out;
+  EXPECT_NE(shown.out.find("queued 2"), std::string::npos) << shown.out;
+
+  client::Client worker = Worker();
+  for (int i = 0; i < 2; ++i) {
+    client::ClaimedJob c = ClaimOne(worker, "b");
+    ASSERT_TRUE(worker.Complete(c.lease).ok());
+  }
+  CliResult watched = Run({"batch", "watch", id});
+  EXPECT_EQ(watched.code, 0) << watched.err;
+  EXPECT_NE(watched.out.find("2/2 done (100%): succeeded 2"), std::string::npos) << watched.out;
+  EXPECT_NE(watched.out.find("on_complete: job "), std::string::npos) << watched.out;
+
+  // A whole request body from a file; cancel; a watch of a batch not all
+  // succeeded exits 1.
+  const std::string file = dir_.path() + "/batch.json";
+  std::ofstream(file) << R"({"jobs":[{"kind":"part","queue":"c"},{"kind":"part","queue":"c"}]})";
+  CliResult second = Run({"batch", "submit", file});
+  ASSERT_EQ(second.code, 0) << second.err;
+  const std::string second_id = second.out.substr(6, second.out.find(':') - 6);
+  CliResult cancelled = Run({"batch", "cancel", second_id, "--reason", "test"});
+  ASSERT_EQ(cancelled.code, 0) << cancelled.err;
+  EXPECT_NE(cancelled.out.find("2 cancelled"), std::string::npos) << cancelled.out;
+  EXPECT_EQ(Run({"batch", "watch", second_id}).code, 1);
+
+  CliResult missing = Run({"batch", "get", "999999"});
+  EXPECT_EQ(missing.code, 2);
+  EXPECT_NE(missing.err.find("not_found"), std::string::npos) << missing.err;
+  CliResult both = Run({"batch", "submit", file, "--key", "k"});
+  EXPECT_EQ(both.code, 2);
+  EXPECT_NE(both.err.find("invalid_argument"), std::string::npos) << both.err;
+}
+
 TEST_F(CliTest, ScheduleCommands) {
   CliResult put =
       Run({"schedule", "put", "nightly", "--cron", "30 2 * * *", "--tz", "Europe/Berlin", "--kind",
