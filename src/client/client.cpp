@@ -164,7 +164,6 @@ ScheduleSpec SpecOf(const Schedule& schedule) {
   if (t.timeout) job.timeout = std::chrono::duration_cast<std::chrono::milliseconds>(*t.timeout);
   if (!t.concurrency_key.empty()) job.concurrency_key = t.concurrency_key;
   job.concurrency_limit = t.concurrency_limit;
-  if (!t.batch_id.empty()) job.batch_id = t.batch_id;
   job.tags = t.tags;
   return spec;
 }

@@ -33,7 +33,6 @@ struct SubmitSpec {
   std::optional<std::string> concurrency_key;
   std::optional<int> concurrency_limit;
   std::optional<std::string> idempotency_key;
-  std::optional<std::string> batch_id;
   std::vector<std::string> tags;
 };
 

@@ -105,7 +105,6 @@ Result<std::string> SpecText(const SubmitSpec& s) {
   if (s.concurrency_key) o.Str("concurrency_key", *s.concurrency_key);
   if (s.concurrency_limit) o.Int("concurrency_limit", *s.concurrency_limit);
   if (s.idempotency_key) o.Str("idempotency_key", *s.idempotency_key);
-  if (s.batch_id) o.Str("batch_id", *s.batch_id);
   if (!s.tags.empty()) {
     json::array tags;
     for (const std::string& t : s.tags)

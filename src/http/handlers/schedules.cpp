@@ -31,51 +31,6 @@ namespace {
 using boost::asio::awaitable;
 namespace json = boost::json;
 
-int64_t Millis(Duration d) {
-  return std::chrono::duration_cast<std::chrono::milliseconds>(d).count();
-}
-
-// The template as a job object: the submission's fields, never null-padded
-// with the ones a fire sets (run_at, idempotency_key).
-void WriteTemplate(JsonWriter& w, const JobSpec& s) {
-  w.BeginObject();
-  w.Key("kind").String(s.kind);
-  w.Key("queue").String(s.queue);
-  w.Key("payload").Raw(s.payload);
-  w.Key("priority").Int(s.priority);
-  w.Key("max_attempts").Int(s.max_attempts);
-  w.Key("backoff").BeginObject();
-  w.Key("initial_ms").Int(Millis(s.backoff.initial));
-  w.Key("max_ms").Int(Millis(s.backoff.max));
-  w.Key("multiplier").Double(s.backoff.multiplier);
-  w.Key("jitter").Double(s.backoff.jitter);
-  w.EndObject();
-  w.Key("timeout_ms");
-  if (s.timeout) {
-    w.Int(Millis(*s.timeout));
-  } else {
-    w.Null();
-  }
-  w.Key("concurrency_key");
-  if (s.concurrency_key.empty()) {
-    w.Null();
-  } else {
-    w.String(s.concurrency_key);
-  }
-  w.Key("concurrency_limit").Int(s.concurrency_limit);
-  w.Key("batch_id");
-  if (s.batch_id.empty()) {
-    w.Null();
-  } else {
-    w.String(s.batch_id);
-  }
-  w.Key("tags").BeginArray();
-  for (const std::string& tag : s.tags)
-    w.String(tag);
-  w.EndArray();
-  w.EndObject();
-}
-
 void WriteSchedule(JsonWriter& w, const store::Schedule& s) {
   const store::ScheduleSpec& spec = s.spec;
   w.BeginObject();
@@ -85,7 +40,7 @@ void WriteSchedule(JsonWriter& w, const store::Schedule& s) {
   w.Key("misfire").String(store::MisfirePolicyName(spec.misfire));
   w.Key("paused").Bool(spec.paused);
   w.Key("job");
-  WriteTemplate(w, spec.job);
+  WriteJobTemplate(w, spec.job);
   WriteTime(w, "next_fire_at", s.next_fire_at);
   WriteTime(w, "last_fire_at", s.last_fire_at);
   w.Key("last_job_id");

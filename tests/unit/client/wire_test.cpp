@@ -341,7 +341,7 @@ TEST(Wire, ScheduleBodyAndReply) {
       R"({"name":"nightly","cron":"30 2 * * *","timezone":"Europe/Berlin","misfire":"run_once",)"
       R"("paused":true,"job":{"kind":"report","queue":"reports","payload":{"a":0.1},"priority":2,)"
       R"("max_attempts":4,"backoff":{"initial_ms":1000,"max_ms":60000,"multiplier":2,"jitter":0},)"
-      R"("timeout_ms":60000,"concurrency_key":null,"concurrency_limit":1,"batch_id":null,)"
+      R"("timeout_ms":60000,"concurrency_key":null,"concurrency_limit":1,)"
       R"("tags":["t"]},"next_fire_at":"2023-11-15T01:30:00.000Z","next_fire_at_ms":1700011800000,)"
       R"("last_fire_at":null,"last_fire_at_ms":null,"last_job_id":null,)"
       R"("created_at":"x","created_at_ms":1700000000123,"updated_at":"x","updated_at_ms":1700000000123})";
