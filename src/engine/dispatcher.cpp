@@ -11,6 +11,7 @@ struct Dispatcher::Waiter {
   TimePoint deadline;
   ClaimDone done;
   uint64_t issued_at_signal = 0;      // signal_seq_ when the current claim was issued
+  TimePoint claim_now;                // the `now` of the current claim (its ClaimParams)
   std::optional<TimePoint> next_due;  // from the latest claim, reported at the deadline
   bool woken = false;                 // the current claim follows a wake-up
   bool cancelled = false;             // CancelClaim: never park again
@@ -125,7 +126,7 @@ Result<store::ClaimResult> Dispatcher::Claim(ClaimRequest req, Duration wait) {
 
 void Dispatcher::IssueClaim(const WaiterPtr& w) {
   store::ClaimParams p;
-  p.now = clock_.Now();
+  p.now = w->claim_now;  // set by BeginClaimLocked; nothing else writes it while the claim runs
   p.worker_id = w->req.worker_id;
   p.node_id = w->req.node_id;
   p.queues = w->req.queues;
@@ -156,11 +157,15 @@ void Dispatcher::OnClaimDone(const WaiterPtr& w, Result<store::ClaimResult> r) {
       }
       CompleteLocked(w, std::move(r), actions);
     } else {
-      if (r->next_due && *r->next_due > now) {
+      if (r->next_due && *r->next_due > w->claim_now) {
         // next_due spans all the waiter's queues; waking each of them at that
-        // time over-approximates harmlessly. A next_due not after now is
-        // ignored: such a job is blocked by a limit or a pause whose release
-        // signals work anyway.
+        // time over-approximates harmlessly. It is compared with the claim's
+        // own `now`, not with the time it returned: a job that was not yet
+        // due when the claim ran may have come due while it committed, and
+        // then the timer must fire at once (NoteDueLocked with a past time),
+        // not never. A next_due not after the claim's `now` was due but not
+        // made claimable: it is blocked by a pause whose release signals
+        // work anyway.
         for (const auto& q : w->req.queues)
           NoteDueLocked(q, *r->next_due);
       }
@@ -284,6 +289,7 @@ void Dispatcher::Perform(Actions actions) {
 
 void Dispatcher::BeginClaimLocked(const WaiterPtr& w) {
   w->issued_at_signal = signal_seq_;
+  w->claim_now = clock_.Now();
   for (const auto& q : w->req.queues)
     ++queues_[q].claiming;
   ++counters_.in_flight;
