@@ -242,10 +242,10 @@ DispatcherCycleStats Dispatcher::RunOnce(TimePoint now) {
       CompleteLocked(w, std::move(empty), actions);
     }
     while (!dues_.empty() && dues_.begin()->first <= now) {
-      const std::string queue = dues_.begin()->second;
+      const auto [due, queue] = *dues_.begin();
       dues_.erase(dues_.begin());
       queues_[queue].due.reset();
-      SignalLocked(queue);
+      SignalDueLocked(queue, due);
       const size_t before = actions.claims.size();
       KickLocked(queue, 1, actions);
       stats.woken += static_cast<int>(actions.claims.size() - before);
@@ -325,6 +325,12 @@ void Dispatcher::SignalLocked(const std::string& queue) {
   queues_[queue].last_signal = ++signal_seq_;
 }
 
+void Dispatcher::SignalDueLocked(const std::string& queue, TimePoint due) {
+  QueueState& q = queues_[queue];
+  q.last_due_signal = ++signal_seq_;
+  q.latest_due_fired = std::max(q.latest_due_fired, due);
+}
+
 void Dispatcher::KickLocked(const std::string& queue, int count, Actions& out) {
   for (; count > 0; --count) {
     // Found anew each time: BeginClaimLocked may add entries to queues_.
@@ -340,9 +346,17 @@ void Dispatcher::KickLocked(const std::string& queue, int count, Actions& out) {
 }
 
 bool Dispatcher::SignalledSinceLocked(const Waiter& w) const {
-  for (const auto& q : w.req.queues) {
-    auto it = queues_.find(q);
-    if (it != queues_.end() && it->second.last_signal > w.issued_at_signal) return true;
+  for (const auto& name : w.req.queues) {
+    auto it = queues_.find(name);
+    if (it == queues_.end()) continue;
+    const QueueState& q = it->second;
+    if (q.last_signal > w.issued_at_signal) return true;
+    // A due time the claim's own `now` had reached is no news to it: it saw
+    // that job (claimed it, or found it taken). Claiming again for it only
+    // kept waiters busy that the next due time needed parked (issue 5).
+    // latest_due_fired may be of an earlier signal: then this errs towards
+    // claiming again, which is safe.
+    if (q.last_due_signal > w.issued_at_signal && q.latest_due_fired > w.claim_now) return true;
   }
   return false;
 }
