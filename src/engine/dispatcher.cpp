@@ -11,6 +11,7 @@ struct Dispatcher::Waiter {
   TimePoint deadline;
   ClaimDone done;
   uint64_t issued_at_signal = 0;      // signal_seq_ when the current claim was issued
+  TimePoint claim_now;                // the `now` of the current claim (its ClaimParams)
   std::optional<TimePoint> next_due;  // from the latest claim, reported at the deadline
   bool woken = false;                 // the current claim follows a wake-up
   bool cancelled = false;             // CancelClaim: never park again
@@ -125,7 +126,7 @@ Result<store::ClaimResult> Dispatcher::Claim(ClaimRequest req, Duration wait) {
 
 void Dispatcher::IssueClaim(const WaiterPtr& w) {
   store::ClaimParams p;
-  p.now = clock_.Now();
+  p.now = w->claim_now;  // set by BeginClaimLocked; nothing else writes it while the claim runs
   p.worker_id = w->req.worker_id;
   p.node_id = w->req.node_id;
   p.queues = w->req.queues;
@@ -156,11 +157,15 @@ void Dispatcher::OnClaimDone(const WaiterPtr& w, Result<store::ClaimResult> r) {
       }
       CompleteLocked(w, std::move(r), actions);
     } else {
-      if (r->next_due && *r->next_due > now) {
+      if (r->next_due && *r->next_due > w->claim_now) {
         // next_due spans all the waiter's queues; waking each of them at that
-        // time over-approximates harmlessly. A next_due not after now is
-        // ignored: such a job is blocked by a limit or a pause whose release
-        // signals work anyway.
+        // time over-approximates harmlessly. It is compared with the claim's
+        // own `now`, not with the time it returned: a job that was not yet
+        // due when the claim ran may have come due while it committed, and
+        // then the timer must fire at once (NoteDueLocked with a past time),
+        // not never. A next_due not after the claim's `now` was due but not
+        // made claimable: it is blocked by a pause whose release signals
+        // work anyway.
         for (const auto& q : w->req.queues)
           NoteDueLocked(q, *r->next_due);
       }
@@ -237,10 +242,10 @@ DispatcherCycleStats Dispatcher::RunOnce(TimePoint now) {
       CompleteLocked(w, std::move(empty), actions);
     }
     while (!dues_.empty() && dues_.begin()->first <= now) {
-      const std::string queue = dues_.begin()->second;
+      const auto [due, queue] = *dues_.begin();
       dues_.erase(dues_.begin());
       queues_[queue].due.reset();
-      SignalLocked(queue);
+      SignalDueLocked(queue, due);
       const size_t before = actions.claims.size();
       KickLocked(queue, 1, actions);
       stats.woken += static_cast<int>(actions.claims.size() - before);
@@ -284,6 +289,7 @@ void Dispatcher::Perform(Actions actions) {
 
 void Dispatcher::BeginClaimLocked(const WaiterPtr& w) {
   w->issued_at_signal = signal_seq_;
+  w->claim_now = clock_.Now();
   for (const auto& q : w->req.queues)
     ++queues_[q].claiming;
   ++counters_.in_flight;
@@ -319,6 +325,12 @@ void Dispatcher::SignalLocked(const std::string& queue) {
   queues_[queue].last_signal = ++signal_seq_;
 }
 
+void Dispatcher::SignalDueLocked(const std::string& queue, TimePoint due) {
+  QueueState& q = queues_[queue];
+  q.last_due_signal = ++signal_seq_;
+  q.latest_due_fired = std::max(q.latest_due_fired, due);
+}
+
 void Dispatcher::KickLocked(const std::string& queue, int count, Actions& out) {
   for (; count > 0; --count) {
     // Found anew each time: BeginClaimLocked may add entries to queues_.
@@ -334,9 +346,17 @@ void Dispatcher::KickLocked(const std::string& queue, int count, Actions& out) {
 }
 
 bool Dispatcher::SignalledSinceLocked(const Waiter& w) const {
-  for (const auto& q : w.req.queues) {
-    auto it = queues_.find(q);
-    if (it != queues_.end() && it->second.last_signal > w.issued_at_signal) return true;
+  for (const auto& name : w.req.queues) {
+    auto it = queues_.find(name);
+    if (it == queues_.end()) continue;
+    const QueueState& q = it->second;
+    if (q.last_signal > w.issued_at_signal) return true;
+    // A due time the claim's own `now` had reached is no news to it: it saw
+    // that job (claimed it, or found it taken). Claiming again for it only
+    // kept waiters busy that the next due time needed parked (issue 5).
+    // latest_due_fired may be of an earlier signal: then this errs towards
+    // claiming again, which is safe.
+    if (q.last_due_signal > w.issued_at_signal && q.latest_due_fired > w.claim_now) return true;
   }
   return false;
 }

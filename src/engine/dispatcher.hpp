@@ -175,6 +175,8 @@ class Dispatcher final : public store::StoreObserver {
   // queue name ever claimed from.
   struct QueueState {
     uint64_t last_signal = 0;      // signal_seq_ of the latest work signal
+    uint64_t last_due_signal = 0;  // signal_seq_ of the latest due time fired (RunOnce)
+    TimePoint latest_due_fired;    // the latest due time fired
     std::set<uint64_t> parked;     // waiter ids, oldest first
     std::optional<TimePoint> due;  // the one entry this queue has in dues_
     int claiming = 0;              // claims at the store that name this queue
@@ -201,6 +203,7 @@ class Dispatcher final : public store::StoreObserver {
   void ParkLocked(const WaiterPtr& w);
   void UnparkLocked(const WaiterPtr& w);
   void SignalLocked(const std::string& queue);
+  void SignalDueLocked(const std::string& queue, TimePoint due);
   void KickLocked(const std::string& queue, int count, Actions& out);
   bool SignalledSinceLocked(const Waiter& w) const;
   void NoteDueLocked(const std::string& queue, TimePoint due);

@@ -69,6 +69,10 @@ struct ClaimResult {
   std::vector<ClaimedJob> jobs;
   // When nothing (more) is claimable now: the earliest run_at of a scheduled
   // job in the requested queues, so a waiter can sleep exactly until then.
+  // A claim starts only jobs due at its own `now`, so this also covers ready
+  // jobs due after it (made claimable by a claim or enqueue stamped later
+  // that reached the store first): then next_due is after `now` but may
+  // already have passed, and the claimer should claim again at once.
   std::optional<TimePoint> next_due;
 };
 

@@ -45,14 +45,16 @@ class ExecutorTest : public ServerTest {
                                   script + "''']\n" + extra);
   }
 
-  void Start(std::vector<std::string> extra = {}) {
+  // The server's flags: these kinds, plus `extra`.
+  std::vector<std::string> ServerArgs(const std::vector<std::string>& extra = {}) const {
     // Keep-alive comments would reset the SSE reads' guard: with none, a job
     // that never ends fails its test instead of hanging it.
     std::vector<std::string> args = {"--kinds-dir",           kinds_,  "--cancel-grace-ms", "1000",
                                      "--stream-keepalive-ms", "600000"};
     args.insert(args.end(), extra.begin(), extra.end());
-    StartServer(std::move(args));
+    return args;
   }
+  void Start(const std::vector<std::string>& extra = {}) { StartServer(ServerArgs(extra)); }
 
   int64_t SubmitKind(Api& api, const std::string& kind, const std::string& extra = {}) {
     ApiReply r = api.Post("/v1/jobs",
@@ -373,6 +375,98 @@ echo second)");
                                        "started", "log",     "final"};
   EXPECT_EQ(types, expected);
   EXPECT_EQ(api.Get("/v1/jobs?limit=100").json.at("jobs").as_array().size(), 1u);
+}
+
+// Issue 5's acceptance, with several jobs: six long jobs hold all six slots
+// and three more wait queued when the server is killed. After the restart
+// every process those attempts started is gone, each interrupted job runs
+// again (attempt 1 `interrupted`, attempt 2 succeeds), the queued ones run
+// once, and every job submitted ends succeeded with exactly one `final`.
+TEST_F(ExecutorTest, KillMinus9WithEverySlotBusyRetriesEachJobOnceAndLeavesNoProcess) {
+  constexpr int kSlots = 6;
+  constexpr int kQueued = 3;
+  ShellKind("long", R"(if [ "$JOBTAPE_ATTEMPT" = 1 ]; then sleep 600 & echo "pids $$ $!"; wait; fi
+echo second)");
+  ShellKind("quick", "echo quick");
+  const std::vector<std::string> flags = {"--executor-slots", std::to_string(kSlots)};
+  Start(flags);
+  const std::string ledger = dir_.path() + "/data/executor";
+  std::vector<int64_t> interrupted, queued;
+  std::vector<pid_t> leaders, grandchildren;
+  {
+    Api api(port());
+    for (int i = 0; i < kSlots; ++i)
+      interrupted.push_back(SubmitKind(api, "long"));
+    for (int64_t id : interrupted) {
+      const std::string pids = WaitForLogLine(port(), id, "pids ");
+      ASSERT_FALSE(pids.empty()) << "job " << id << " never started its processes";
+      const std::size_t space = pids.find(' ');
+      leaders.push_back(std::stoi(pids.substr(0, space)));
+      grandchildren.push_back(std::stoi(pids.substr(space + 1)));
+      // The ledger names the group before the command's first line is read.
+      EXPECT_TRUE(
+          std::filesystem::exists(ledger + "/" + std::to_string(leaders.back()) + ".group"));
+    }
+    // Every slot is busy, so these stay queued.
+    for (int i = 0; i < kQueued; ++i)
+      queued.push_back(SubmitKind(api, "quick"));
+    for (int64_t id : queued)
+      EXPECT_EQ(api.Get("/v1/jobs/" + std::to_string(id)).json.at("state"), "queued");
+  }
+  server_->Signal(SIGKILL);
+  ASSERT_EQ(server_->WaitForExit(), 128 + SIGKILL);
+  // The leaders die with the server (PR_SET_PDEATHSIG); what they started
+  // outlives it until the restart.
+  for (pid_t pid : leaders)
+    EXPECT_TRUE(WaitForProcessGone(pid)) << "leader " << pid << " outlived the server";
+  for (pid_t pid : grandchildren)
+    EXPECT_TRUE(ProcessExists(pid)) << "grandchild " << pid << " died before the restart";
+
+  ServerProcess restarted(dir_.path() + "/data", ServerArgs(flags));
+  ASSERT_TRUE(restarted.WaitForListening()) << restarted.Output();
+  server_.reset();
+  for (pid_t pid : grandchildren)
+    EXPECT_TRUE(WaitForProcessGone(pid)) << "orphan " << pid << " survived the restart";
+  for (pid_t pid : leaders)
+    EXPECT_FALSE(std::filesystem::exists(ledger + "/" + std::to_string(pid) + ".group"));
+
+  using Step = std::pair<std::string, int>;  // (type, attempt)
+  auto steps = [](const std::vector<TapeEvent>& tape) {
+    std::vector<Step> out;
+    for (const TapeEvent& e : tape)
+      out.emplace_back(e.type, e.attempt);
+    return out;
+  };
+  // WaitForFinal also checks R1: seq 1, 2, ... without gaps, one `final`, last.
+  for (int64_t id : interrupted) {
+    auto tape = integration::WaitForFinal(restarted.port(), id);
+    const std::vector<Step> expected = {{"created", 0},        {"started", 1}, {"log", 1},
+                                        {"attempt_failed", 1}, {"started", 2}, {"log", 2},
+                                        {"final", 2}};
+    EXPECT_EQ(steps(tape), expected) << "job " << id;
+    auto failed = OfType(tape, "attempt_failed");
+    ASSERT_EQ(failed.size(), 1u);
+    EXPECT_EQ(failed[0].data.at("error").at("code"), "interrupted");
+    EXPECT_EQ(tape.back().data.at("state"), "succeeded");
+  }
+  for (int64_t id : queued) {
+    auto tape = integration::WaitForFinal(restarted.port(), id);
+    const std::vector<Step> expected = {{"created", 0}, {"started", 1}, {"log", 1}, {"final", 1}};
+    EXPECT_EQ(steps(tape), expected) << "job " << id;
+    EXPECT_EQ(tape.back().data.at("state"), "succeeded");
+  }
+  // Nothing lost, nothing added: exactly the jobs submitted, all succeeded.
+  Api api(restarted.port());
+  std::set<int64_t> listed;
+  ApiReply list = api.Get("/v1/jobs?limit=100");
+  ASSERT_EQ(list.status, 200) << list.body;
+  for (const auto& j : list.json.at("jobs").as_array()) {
+    listed.insert(j.at("id").as_int64());
+    EXPECT_EQ(j.at("state"), "succeeded") << j.at("id").as_int64();
+  }
+  std::set<int64_t> submitted(interrupted.begin(), interrupted.end());
+  submitted.insert(queued.begin(), queued.end());
+  EXPECT_EQ(listed, submitted);
 }
 
 }  // namespace

@@ -216,6 +216,43 @@ TEST_P(StoreContract, NextDueIsTheEarliestInTheClaimedQueues) {
   EXPECT_EQ(r->next_due, std::optional<TimePoint>(now_ + seconds(30)));
 }
 
+// Claims reach the store in any order of their `now`s. A claim stamped
+// later promotes both due jobs; one stamped earlier that runs after it must
+// not start the other (its `started` would precede its run_at), and it
+// reports that job's run_at as next_due, so its claimer claims again.
+TEST_P(StoreContract, AClaimStartsOnlyJobsDueAtItsOwnNow) {
+  const TimePoint before = now_;
+  const TimePoint due = now_ + seconds(10);
+  JobSpec a = Spec(), b = Spec();
+  a.run_at = due;
+  b.run_at = due;
+  auto ids = EnqueueBatch({a, b});
+  ASSERT_EQ(ids.size(), 2u);
+  now_ = due + seconds(1);
+  ClaimedJob first = ClaimOne();  // promotes both, starts one
+  EXPECT_EQ(first.job.id, ids[0]);
+  EXPECT_EQ(Get(ids[1]).state, JobState::kQueued);
+
+  ClaimParams stale = ClaimAt({"default"}, 10);
+  stale.now = before + seconds(5);  // issued before the jobs were due, run after
+  auto r = store().JobsClaim(stale);
+  ASSERT_OK(r);
+  EXPECT_TRUE(r->jobs.empty()) << "started job " << r->jobs[0].job.id << " before its run_at";
+  EXPECT_EQ(r->next_due, std::optional<TimePoint>(due));
+  EXPECT_EQ(Get(ids[1]).state, JobState::kQueued);
+
+  ClaimedJob second = ClaimOne();
+  EXPECT_EQ(second.job.id, ids[1]);
+  for (JobId id : ids) {
+    for (const Event& e : Tape(id)) {
+      if (e.type == EventType::kStarted) {
+        EXPECT_GE(e.at, due) << "job " << id;
+      }
+    }
+  }
+  ExpectAllTapesSound();
+}
+
 TEST_P(StoreContract, NoNextDueWithoutScheduledJobs) {
   auto r = store().JobsClaim(ClaimAt({"default"}, 10));
   ASSERT_OK(r);

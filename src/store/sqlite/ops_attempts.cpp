@@ -19,15 +19,17 @@ struct AttemptRow {
   std::optional<int64_t> cancel_deadline_at;
   int64_t lease_expires_at = 0;
   Seq last_seq = 0;
-  bool keyed = false;
-  std::string batch_id;  // empty unless a batch member
+  bool keyed = false;          // has a concurrency key
+  bool queue_limited = false;  // its queue has a max_concurrent
+  std::string batch_id;        // empty unless a batch member
 };
 
 // The columns ReadAttempt() expects.
 #define JT_ATTEMPT_COLUMNS                                                                  \
   "id, queue, attempt, lease_token, max_attempts, backoff_initial_us, backoff_max_us, "     \
   "backoff_multiplier, backoff_jitter, deadline_at, cancel_deadline_at, lease_expires_at, " \
-  "last_seq, concurrency_key IS NOT NULL, batch_id"
+  "last_seq, concurrency_key IS NOT NULL, "                                                 \
+  "(SELECT max_concurrent FROM queues WHERE name = jobs.queue) IS NOT NULL, batch_id"
 
 constexpr const char* kSelectAttempt =
     "SELECT " JT_ATTEMPT_COLUMNS " FROM jobs WHERE id = ?1 AND state = 2";
@@ -48,7 +50,8 @@ AttemptRow ReadAttempt(const Stmt& q) {
   a.lease_expires_at = q.Int(11);
   a.last_seq = q.Int(12);
   a.keyed = q.Int(13) != 0;
-  if (!q.IsNull(14)) a.batch_id = q.Text(14);
+  a.queue_limited = q.Int(14) != 0;
+  if (!q.IsNull(15)) a.batch_id = q.Text(15);
   return a;
 }
 
@@ -124,8 +127,14 @@ Result<FinishResult> EndAttempt(WriteCtx& ctx, const AttemptRow& a, const Outcom
                                           ? std::optional<TimePoint>(end.run_at)
                                           : std::nullopt);
   } else {
-    // Capacity was freed: a claimer waiting on a limit may proceed.
-    ctx.fx.work.emplace_back(a.queue, std::nullopt);
+    if (a.keyed || a.queue_limited) {
+      // Capacity was freed: a claimer held back by the queue's max_concurrent
+      // or by this job's concurrency key may proceed. Without either limit no
+      // claimer can be waiting for it, and a signal per final only sent parked
+      // claimers to claim in vain (issue 5: at 1,000 jobs/s most claims were
+      // such, and the waiters that the next due job needed were all busy).
+      ctx.fx.work.emplace_back(a.queue, std::nullopt);
+    }
     if (!a.batch_id.empty()) JT_RETURN_IF_ERROR(BatchMemberEnded(ctx, a.batch_id, now));
   }
   return out;

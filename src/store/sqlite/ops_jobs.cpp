@@ -199,12 +199,23 @@ struct Picked {
 // Picks up to `want` ready jobs of `queue` in dispatch order, skipping jobs
 // whose concurrency key is at its limit. `key_running` carries the running
 // count per key across queues within this claim.
+//
+// Only jobs due at the claim's own `now` are taken. Requests reach the writer
+// in any order of their `now`s: a claim stamped earlier may run after one
+// stamped later, which promoted scheduled jobs due at *its* now, or after an
+// enqueue stamped later. Taking those would start a job with a `started`
+// before its run_at (seen in the delayed-job benchmark). They are skipped,
+// and the earliest run_at skipped is kept in `not_due_yet` so that the claim
+// reports it as next_due (after its now, so the dispatcher claims again at
+// once instead of leaving the job queued with nobody woken for it).
 Result<std::vector<Picked>> PickCandidates(WriteCtx& ctx, const std::string& queue, int want,
-                                           std::map<std::string, int64_t>& key_running) {
+                                           TimePoint now,
+                                           std::map<std::string, int64_t>& key_running,
+                                           std::optional<TimePoint>& not_due_yet) {
   std::vector<std::pair<JobId, bool>> ids;  // (id, keyed)
   {
     Stmt& q = ctx.db.Prepare(
-        "SELECT id, concurrency_key, concurrency_limit FROM jobs INDEXED BY jobs_ready "
+        "SELECT id, concurrency_key, concurrency_limit, run_at FROM jobs INDEXED BY jobs_ready "
         "WHERE queue = ?1 AND ready = 1 ORDER BY priority DESC, run_at, id LIMIT ?2");
     StmtScope scope(q);
     q.Bind(1, std::string_view(queue)).Bind(2, kMaxClaimScan);
@@ -214,6 +225,10 @@ Result<std::vector<Picked>> PickCandidates(WriteCtx& ctx, const std::string& que
       auto row = q.Step();
       if (!row.ok()) return row.status();
       if (!*row) break;
+      if (const TimePoint run_at = FromMicros(q.Int(3)); run_at > now) {
+        if (!not_due_yet || run_at < *not_due_yet) not_due_yet = run_at;
+        continue;
+      }
       if (!q.IsNull(1)) {
         std::string_view key = q.TextView(1);
         auto it = key_running.find(std::string(key));
@@ -345,6 +360,7 @@ Result<EnqueueResult> OpEnqueue(WriteCtx& ctx, const EnqueueParams& p) {
 
 Result<ClaimResult> OpClaim(WriteCtx& ctx, const ClaimParams& p) {
   ClaimResult out;
+  std::optional<TimePoint> not_due_yet;  // see PickCandidates
   std::map<std::string, int64_t> key_running;
   std::set<std::string> seen;
   for (const std::string& queue : p.queues) {
@@ -366,7 +382,7 @@ Result<ClaimResult> OpClaim(WriteCtx& ctx, const ClaimParams& p) {
       if (room <= 0) continue;
       if (room < want) want = static_cast<int>(room);
     }
-    auto picked = PickCandidates(ctx, queue, want, key_running);
+    auto picked = PickCandidates(ctx, queue, want, p.now, key_running, not_due_yet);
     if (!picked.ok()) return picked.status();
     std::vector<std::string> tokens = NewLeaseTokens(picked->size());
     for (std::size_t i = 0; i < picked->size(); ++i) {
@@ -379,6 +395,7 @@ Result<ClaimResult> OpClaim(WriteCtx& ctx, const ClaimParams& p) {
     auto next = NextDue(ctx.db, p.queues);
     if (!next.ok()) return next.status();
     out.next_due = *next;
+    if (not_due_yet && (!out.next_due || *not_due_yet < *out.next_due)) out.next_due = not_due_yet;
   }
   return out;
 }

@@ -147,6 +147,67 @@ TEST_F(DispatcherTest, WakesWhenScheduledJobAnnouncedByOnWorkBecomesDue) {
   EXPECT_EQ((*r)->jobs[0].job.id, id);
 }
 
+// The claim sees a job due 10 ms after its `now`, but its commit takes 20 ms
+// (a slow fsync): by the time it returns, next_due has passed. The waiter
+// must still be woken for it, at once. (It was dropped as "not after now",
+// and the job waited for an unrelated wake-up: here, the 60 s deadline.)
+TEST_F(DispatcherTest, NextDueThatPassesWhileTheClaimCommitsStillWakes) {
+  dispatcher_->Start();
+  JobId id =
+      store_->CreateJobNow("q", Now(), Now() + std::chrono::milliseconds(10), /*notify=*/false);
+  store_->HoldClaimCompletions();
+  auto out = MakeCollector();
+  dispatcher_->ClaimAsync(Req(), Now() + seconds(60), out->Callback());
+  store_->WaitForClaims(1);  // ran at the old now: nothing claimable, next_due = now + 10 ms
+  clock_.Advance(std::chrono::milliseconds(20));
+  store_->ReleaseClaimCompletions();
+
+  auto r = out->Wait();  // the clock does not move again
+  ASSERT_TRUE(r && r->ok()) << "the job that came due during the claim was never fired";
+  ASSERT_EQ((*r)->jobs.size(), 1u);
+  EXPECT_EQ((*r)->jobs[0].job.id, id);
+  EXPECT_EQ(dispatcher_->counters().timeouts, 0u);
+}
+
+// A due time fires while a claim stamped at (or after) it is at the store.
+// That claim already saw the job (here: found it taken), so it parks instead
+// of claiming again for nothing.
+TEST_F(DispatcherTest, DueTimeTheClaimHadReachedDoesNotMakeItClaimAgain) {
+  const TimePoint due = Now() + seconds(10);
+  store_->CreateJobNow("q", Now(), due);  // OnWork(q, due): noted
+  clock_.Set(due);
+  auto taken = dispatcher_->Claim(Req(), Duration{0});
+  ASSERT_TRUE(taken.ok() && taken->jobs.size() == 1u);
+  store_->HoldClaimCompletions();
+  auto out = MakeCollector();
+  dispatcher_->ClaimAsync(Req(), Now() + seconds(60), out->Callback());
+  store_->WaitForClaims(2);  // stamped at `due`, found nothing, completion held
+  EXPECT_EQ(dispatcher_->RunOnce(Now()).woken, 0);  // fires `due`; nobody parked
+  store_->ReleaseClaimCompletions();
+  ASSERT_TRUE(WaitFor([](const auto& c) { return c.parked == 1; }));
+  EXPECT_EQ(dispatcher_->counters().reclaims, 0u);
+  EXPECT_EQ(dispatcher_->counters().claims, 2u);
+}
+
+// The other side: a claim stamped before the due time that fires while it is
+// at the store claims again, and gets the job.
+TEST_F(DispatcherTest, DueTimeAfterTheClaimsNowMakesItClaimAgain) {
+  const TimePoint due = Now() + seconds(10);
+  JobId id = store_->CreateJobNow("q", Now(), due);  // OnWork(q, due): noted
+  store_->HoldClaimCompletions();
+  auto out = MakeCollector();
+  dispatcher_->ClaimAsync(Req(), Now() + seconds(60), out->Callback());
+  store_->WaitForClaims(1);  // stamped before `due`: nothing claimable
+  clock_.Set(due);
+  dispatcher_->RunOnce(Now());  // fires `due` while the claim is held
+  store_->ReleaseClaimCompletions();
+  auto r = out->Wait();
+  ASSERT_TRUE(r && r->ok());
+  ASSERT_EQ((*r)->jobs.size(), 1u);
+  EXPECT_EQ((*r)->jobs[0].job.id, id);
+  EXPECT_EQ(dispatcher_->counters().reclaims, 1u);
+}
+
 // The race a naive dispatcher loses: the claim finds nothing, the job commits
 // and signals while no one is parked yet, then the claim's completion parks.
 TEST_F(DispatcherTest, WorkSignalledWhileClaimRunsIsNotLost) {

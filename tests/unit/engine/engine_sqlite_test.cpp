@@ -136,6 +136,46 @@ TEST_F(EngineSqliteTest, FinishFreeingQueueCapacityWakesWaiter) {
   EXPECT_EQ((*r)->jobs[0].job.id, second);
 }
 
+// The same for a concurrency key (limit 1 by default) in an unlimited queue.
+TEST_F(EngineSqliteTest, FinishFreeingAConcurrencyKeyWakesWaiter) {
+  store::EnqueueParams p;
+  p.now = Now();
+  p.jobs.assign(2, JobSpec{.kind = "k", .queue = "q", .concurrency_key = "tenant-1"});
+  auto enq = store_->JobsEnqueue(p);
+  ASSERT_TRUE(enq.ok()) << enq.status().ToString();
+  auto first = dispatcher_->Claim(Req(), Duration{0});
+  ASSERT_TRUE(first.ok() && first->jobs.size() == 1u);
+
+  auto out = MakeCollector();
+  dispatcher_->ClaimAsync(Req(), Now() + seconds(60), out->Callback());
+  ASSERT_TRUE(WaitFor([](const auto& c) { return c.parked == 1; }));
+  ASSERT_TRUE(store_->JobFinish({.now = Now(), .lease = first->jobs[0].lease}).ok());
+  auto r = out->Wait();
+  ASSERT_TRUE(r && r->ok());
+  ASSERT_EQ((*r)->jobs.size(), 1u);
+  EXPECT_EQ((*r)->jobs[0].job.id, enq->jobs[1].id);
+}
+
+// Without a queue limit or a concurrency key no claimer can be waiting for
+// the capacity a final frees: the finish signals nothing, and a parked
+// waiter stays parked instead of claiming in vain (issue 5).
+TEST_F(EngineSqliteTest, FinishWithoutALimitWakesNoOne) {
+  Enqueue();
+  auto first = dispatcher_->Claim(Req(), Duration{0});
+  ASSERT_TRUE(first.ok() && first->jobs.size() == 1u);
+  auto out = MakeCollector();
+  dispatcher_->ClaimAsync(Req(), Now() + seconds(60), out->Callback());
+  ASSERT_TRUE(WaitFor([](const auto& c) { return c.parked == 1; }));
+  const DispatcherCounters before = dispatcher_->counters();
+  // The store publishes a commit's effects before it completes its requests.
+  ASSERT_TRUE(store_->JobFinish({.now = Now(), .lease = first->jobs[0].lease}).ok());
+  const DispatcherCounters after = dispatcher_->counters();
+  EXPECT_EQ(after.work_signals, before.work_signals);
+  EXPECT_EQ(after.claims, before.claims);
+  EXPECT_EQ(after.parked, 1);
+  EXPECT_FALSE(out->done());
+}
+
 TEST_F(EngineSqliteTest, ConcurrentWorkersRunEveryJobExactlyOnce) {
   TearDown();
   Open(SystemClock::Instance());
