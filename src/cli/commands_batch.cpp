@@ -59,7 +59,7 @@ Result<std::string> ReadInput(const std::string& file) {
 Result<std::string> BuildBody(const SubmitArgs& a, const std::string& input) {
   boost::system::error_code ec;
   json::value whole = json::parse(input, ec);
-  if (!ec && whole.is_object()) {
+  if (!ec && whole.is_object() && whole.as_object().contains("jobs")) {
     if (!a.on_complete.empty() || !a.key.empty()) {
       return Status::InvalidArgument(
           "a whole request body carries on_complete and idempotency_key itself", "FILE");

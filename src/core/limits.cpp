@@ -75,6 +75,14 @@ Status ValidateJobSpec(const JobSpec& spec, const Limits& limits, TimePoint now)
     return Status::InvalidArgument("must be between 1 and 10000", "concurrency_limit");
   }
   JT_RETURN_IF_ERROR(CheckKey(spec.idempotency_key, "idempotency_key"));
+  // The keys the server gives the jobs it enqueues itself (a schedule's fires,
+  // a batch's on_complete); a client's job holding one could stand in for them.
+  for (std::string_view reserved : {"schedule:", "batch:"}) {
+    if (spec.idempotency_key.starts_with(reserved)) {
+      return Status::InvalidArgument(
+          "keys starting with '" + std::string(reserved) + "' are the server's", "idempotency_key");
+    }
+  }
   // Only the server sets it, on the members of a batch it creates.
   if (!spec.batch_id.empty()) {
     return Status::InvalidArgument("set by the server on the members of a batch (POST /v1/batches)",

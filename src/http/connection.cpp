@@ -188,9 +188,29 @@ asio::awaitable<void> Connection::Serve() {
     }
     unsigned version = parser.get().version();
     parser.body_limit(body_limit_);
-    if (auto length = parser.content_length(); length && *length > body_limit_) {
+    const auto length = parser.content_length();  // boost::optional
+    if (length && *length > body_limit_) {
       co_await AnswerReadError(bhttp::error::body_limit, version);
       co_return;
+    }
+    // A body above the ordinary limit takes one of a few server-wide slots
+    // while it is read and handled (chunked bodies, of unknown size, too).
+    struct LargeBodySlot {
+      std::atomic<uint64_t>* count = nullptr;
+      ~LargeBodySlot() {
+        if (count != nullptr) count->fetch_sub(1);
+      }
+    } large;
+    if (body_limit_ > opt.limits.max_body_bytes && !parser.is_done() &&
+        (!length || *length > opt.limits.max_body_bytes)) {
+      if (state_.large_bodies.fetch_add(1) >= opt.limits.max_large_bodies_in_flight) {
+        state_.large_bodies.fetch_sub(1);
+        co_await AnswerAndClose(
+            Status::Unavailable("too many large request bodies are being received; retry"),
+            version);
+        co_return;
+      }
+      large.count = &state_.large_bodies;
     }
     if (!parser.is_done()) {
       auto expect = parser.get()[bhttp::field::expect];
@@ -295,9 +315,15 @@ asio::awaitable<void> Connection::AnswerReadError(error_code ec, unsigned versio
   } else {
     co_return;
   }
+  co_await AnswerAndClose(status, version, ec == bhttp::error::header_limit);
+}
+
+asio::awaitable<void> Connection::AnswerAndClose(const Status& status, unsigned version,
+                                                 bool headers_too_large) {
   std::string request_id = state_.NextRequestId();
   Response response = ErrorResponse(status, Phase::kDecode, request_id);
-  if (ec == bhttp::error::header_limit) response.status = 431;
+  if (headers_too_large) response.status = 431;
+  if (status.code() == ErrorCode::kUnavailable) response.SetHeader("Retry-After", "1");
   state_.requests.fetch_add(1);
   co_await WriteResponse(response, request_id, version, /*keep_alive=*/false);
   // The unread rest of the request would turn our close into a reset that

@@ -42,8 +42,9 @@ struct ServerState {
   std::atomic<uint64_t> requests{0};
   std::atomic<uint64_t> accepted{0};
   std::atomic<uint64_t> rejected{0};
-  std::atomic<uint64_t> open{0};       // live Connection objects
-  std::atomic<uint64_t> rejecting{0};  // 503 answers in flight
+  std::atomic<uint64_t> open{0};          // live Connection objects
+  std::atomic<uint64_t> rejecting{0};     // 503 answers in flight
+  std::atomic<uint64_t> large_bodies{0};  // requests receiving a body above max_body_bytes
 
   std::mutex mu;
   std::condition_variable drained;  // notified when a connection goes away
@@ -78,6 +79,10 @@ class Connection : public std::enable_shared_from_this<Connection> {
   boost::asio::awaitable<Response> Invoke(Request& request);
   // Answers a failed read (413, 431, 400) or says nothing (timeouts, EOF).
   boost::asio::awaitable<void> AnswerReadError(boost::system::error_code ec, unsigned version);
+  // Answers `status` (its HTTP status; 431 when `headers_too_large`) and
+  // closes the connection, draining briefly what the client still sends.
+  boost::asio::awaitable<void> AnswerAndClose(const Status& status, unsigned version,
+                                              bool headers_too_large = false);
   boost::asio::awaitable<bool> WriteResponse(Response& response, const std::string& request_id,
                                              unsigned version, bool keep_alive);
   boost::asio::awaitable<void> StreamResponse(Response& response, const std::string& request_id,

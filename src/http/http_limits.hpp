@@ -16,6 +16,8 @@ namespace jobtape::http {
 inline constexpr std::size_t kDefaultMaxBodyBytes = 1024 * 1024;
 // POST /v1/batches carries up to 10,000 jobs: 16 MiB is 1.6 KiB per job.
 inline constexpr std::size_t kDefaultMaxLargeBodyBytes = 16 * 1024 * 1024;
+// Four large bodies at once is 64 MiB of buffers at most.
+inline constexpr std::size_t kDefaultMaxLargeBodiesInFlight = 4;
 // Request line plus headers. Bearer tokens and a few proxy headers fit in a few
 // hundred bytes; 16 KiB leaves room without letting headers become a body.
 inline constexpr std::size_t kDefaultMaxHeaderBytes = 16 * 1024;
@@ -32,6 +34,10 @@ struct HttpLimits {
   // POST requests to these exact paths may send up to max_large_body_bytes.
   std::size_t max_large_body_bytes = kDefaultMaxLargeBodyBytes;
   std::vector<std::string> large_body_paths = {"/v1/batches"};
+  // Requests receiving a body above max_body_bytes at the same time, server
+  // wide: bounds what large bodies can make the server buffer (the limit
+  // applies before authentication). Beyond it: 503 with Retry-After.
+  std::size_t max_large_bodies_in_flight = kDefaultMaxLargeBodiesInFlight;
   std::size_t max_header_bytes = kDefaultMaxHeaderBytes;
   std::size_t max_json_depth = kDefaultMaxJsonDepth;
   std::size_t max_object_keys = kDefaultMaxObjectKeys;

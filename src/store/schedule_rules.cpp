@@ -72,7 +72,6 @@ std::string JobTemplateToJson(const JobSpec& spec) {
   if (spec.timeout) o["timeout_us"] = spec.timeout->count();
   if (!spec.concurrency_key.empty()) o["concurrency_key"] = spec.concurrency_key;
   o["concurrency_limit"] = spec.concurrency_limit;
-  if (!spec.batch_id.empty()) o["batch_id"] = spec.batch_id;
   json::array tags;
   for (const auto& t : spec.tags)
     tags.emplace_back(t);
@@ -103,9 +102,8 @@ Result<JobSpec> JobTemplateFromJson(std::string_view text) {
       spec.concurrency_key = json::value_to<std::string>(*k);
     }
     spec.concurrency_limit = json::value_to<int>(o.at("concurrency_limit"));
-    if (const json::value* b = o.if_contains("batch_id")) {
-      spec.batch_id = json::value_to<std::string>(*b);
-    }
+    // "batch_id" in templates stored before only batches could set it is
+    // ignored: a fire never joins a batch.
     spec.tags = json::value_to<std::vector<std::string>>(o.at("tags"));
     return spec;
   } catch (const std::exception& e) {
@@ -161,6 +159,7 @@ JobSpec FireJobSpec(std::string_view name, const JobSpec& tmpl, TimePoint fire_a
   spec.tags.push_back(std::move(tag));
   spec.run_at.reset();
   spec.retry_of.reset();
+  spec.batch_id.clear();
   return spec;
 }
 

@@ -328,6 +328,14 @@ TEST_F(CliTest, BatchCommands) {
   EXPECT_NE(cancelled.out.find("2 cancelled"), std::string::npos) << cancelled.out;
   EXPECT_EQ(Run({"batch", "watch", second_id}).code, 1);
 
+  // One job on one line is JSON lines, not a request body.
+  const std::string one = dir_.path() + "/one.jsonl";
+  std::ofstream(one) << R"({"kind":"part","queue":"d"})"
+                     << "\n";
+  CliResult single = Run({"batch", "submit", one});
+  ASSERT_EQ(single.code, 0) << single.err;
+  EXPECT_NE(single.out.find(": 1 jobs"), std::string::npos) << single.out;
+
   CliResult missing = Run({"batch", "get", "999999"});
   EXPECT_EQ(missing.code, 2);
   EXPECT_NE(missing.err.find("not_found"), std::string::npos) << missing.err;

@@ -288,6 +288,18 @@ TEST_P(Batches, AnEnqueuedJobCannotJoinABatch) {
   EXPECT_EQ(GetBatch(r.batch.id).total, 1);
 }
 
+TEST_P(Batches, TheServersIdempotencyKeyPrefixesAreRefused) {
+  for (const char* key : {"batch:1:on_complete", "schedule:nightly:1700000000000000"}) {
+    JobSpec s = Spec("after");
+    s.idempotency_key = key;
+    auto e = store().JobsEnqueue({now_, {s}});
+    EXPECT_CODE(e, ErrorCode::kInvalidArgument);
+    if (!e.ok()) {
+      EXPECT_EQ(e.status().field(), "idempotency_key");
+    }
+  }
+}
+
 // Members ended concurrently by many callers: each counts once, and exactly
 // one call enqueues on_complete.
 TEST_P(Batches, ConcurrentEndsCountEachMemberOnceAndCompleteOnce) {

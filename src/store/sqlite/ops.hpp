@@ -81,10 +81,10 @@ Result<SchedulesFireDueResult> OpSchedulesFireDue(WriteCtx& ctx, const Schedules
 // writes: batches (ops_batches.cpp)
 Result<BatchCreateResult> OpBatchCreate(WriteCtx& ctx, const BatchCreateParams& p);
 Result<BatchCancelResult> OpBatchCancel(WriteCtx& ctx, const BatchCancelParams& p);
-// Counts the end of a member of batch `batch_id` (its text form, as in
-// jobs.batch_id); the last member's end also enqueues the batch's on_complete
-// job. Called by every transition into a terminal state, in its transaction.
-Status BatchMemberEnded(WriteCtx& ctx, const std::string& batch_id, TimePoint now);
+// Counts the end of a member of batch `batch` (jobs.batch); the last
+// member's end also enqueues the batch's on_complete job. Called by every
+// transition into a terminal state, in its transaction.
+Status BatchMemberEnded(WriteCtx& ctx, BatchId batch, TimePoint now);
 
 // reads
 Result<BatchInfo> OpBatchGet(Db& db, BatchId id);

@@ -19,9 +19,9 @@ struct AttemptRow {
   std::optional<int64_t> cancel_deadline_at;
   int64_t lease_expires_at = 0;
   Seq last_seq = 0;
-  bool keyed = false;          // has a concurrency key
-  bool queue_limited = false;  // its queue has a max_concurrent
-  std::string batch_id;        // empty unless a batch member
+  bool keyed = false;            // has a concurrency key
+  bool queue_limited = false;    // its queue has a max_concurrent
+  std::optional<BatchId> batch;  // set for a batch member
 };
 
 // The columns ReadAttempt() expects.
@@ -29,7 +29,7 @@ struct AttemptRow {
   "id, queue, attempt, lease_token, max_attempts, backoff_initial_us, backoff_max_us, "     \
   "backoff_multiplier, backoff_jitter, deadline_at, cancel_deadline_at, lease_expires_at, " \
   "last_seq, concurrency_key IS NOT NULL, "                                                 \
-  "(SELECT max_concurrent FROM queues WHERE name = jobs.queue) IS NOT NULL, batch_id"
+  "(SELECT max_concurrent FROM queues WHERE name = jobs.queue) IS NOT NULL, batch"
 
 constexpr const char* kSelectAttempt =
     "SELECT " JT_ATTEMPT_COLUMNS " FROM jobs WHERE id = ?1 AND state = 2";
@@ -51,7 +51,7 @@ AttemptRow ReadAttempt(const Stmt& q) {
   a.last_seq = q.Int(12);
   a.keyed = q.Int(13) != 0;
   a.queue_limited = q.Int(14) != 0;
-  if (!q.IsNull(15)) a.batch_id = q.Text(15);
+  a.batch = q.OptInt(15);
   return a;
 }
 
@@ -135,7 +135,7 @@ Result<FinishResult> EndAttempt(WriteCtx& ctx, const AttemptRow& a, const Outcom
       // such, and the waiters that the next due job needed were all busy).
       ctx.fx.work.emplace_back(a.queue, std::nullopt);
     }
-    if (!a.batch_id.empty()) JT_RETURN_IF_ERROR(BatchMemberEnded(ctx, a.batch_id, now));
+    if (a.batch) JT_RETURN_IF_ERROR(BatchMemberEnded(ctx, *a.batch, now));
   }
   return out;
 }

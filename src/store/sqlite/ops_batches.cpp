@@ -35,11 +35,9 @@ Result<BatchInfo> LoadBatch(Db& db, BatchId id) {
     if (auto f = q.OptInt(5)) b.finished_at = FromMicros(*f);
   }
   Stmt& q = db.Prepare(
-      "SELECT state, count(*) FROM jobs WHERE batch_id = ?1 AND batch_id IS NOT NULL "
-      "GROUP BY state");
+      "SELECT state, count(*) FROM jobs WHERE batch = ?1 AND batch IS NOT NULL GROUP BY state");
   StmtScope scope(q);
-  const std::string text = BatchIdText(id);
-  q.Bind(1, std::string_view(text));
+  q.Bind(1, id);
   JT_RETURN_IF_ERROR(q.ForEach([&](const Stmt& q) {
     const int64_t state = q.Int(0);
     if (state >= 0 && state < kJobStateCount) b.counts[state] = q.Int(1);
@@ -49,11 +47,9 @@ Result<BatchInfo> LoadBatch(Db& db, BatchId id) {
 
 Result<std::vector<JobId>> MemberIds(Db& db, BatchId id) {
   std::vector<JobId> ids;
-  Stmt& q =
-      db.Prepare("SELECT id FROM jobs WHERE batch_id = ?1 AND batch_id IS NOT NULL ORDER BY id");
+  Stmt& q = db.Prepare("SELECT id FROM jobs WHERE batch = ?1 AND batch IS NOT NULL ORDER BY id");
   StmtScope scope(q);
-  const std::string text = BatchIdText(id);
-  q.Bind(1, std::string_view(text));
+  q.Bind(1, id);
   JT_RETURN_IF_ERROR(q.ForEach([&](const Stmt& q) { ids.push_back(q.Int(0)); }));
   return ids;
 }
@@ -108,18 +104,26 @@ Result<BatchCreateResult> OpBatchCreate(WriteCtx& ctx, const BatchCreateParams& 
     out.job_ids.push_back(j.id);
     ++b.counts[static_cast<int>(j.state)];
   }
+  // Membership: InsertNewJobs gave the members consecutive ids.
+  Stmt& join =
+      ctx.db.Prepare("UPDATE jobs SET batch = ?1 WHERE id >= ?2 AND id <= ?3 AND batch_id = ?4");
+  join.Bind(1, id).Bind(2, out.job_ids.front()).Bind(3, out.job_ids.back());
+  join.Bind(4, std::string_view(id_text));
+  JT_RETURN_IF_ERROR(join.Run());
+  if (ctx.db.Changes() != static_cast<int64_t>(out.job_ids.size())) {
+    return Status::Internal("batch members were not inserted with consecutive ids");
+  }
   return out;
 }
 
-Status BatchMemberEnded(WriteCtx& ctx, const std::string& batch_id, TimePoint now) {
-  const std::optional<BatchId> id = ParseBatchId(batch_id);
-  // Every batch_id in the jobs table was written by OpBatchCreate.
-  if (!id) return Status::Internal("job with malformed batch_id '" + batch_id + "'");
+Status BatchMemberEnded(WriteCtx& ctx, BatchId id, TimePoint now) {
   Stmt& up = ctx.db.Prepare("UPDATE batches SET done = done + 1 WHERE id = ?1");
-  up.Bind(1, *id);
+  up.Bind(1, id);
   JT_RETURN_IF_ERROR(up.Run());
-  if (ctx.db.Changes() != 1) return Status::Internal("no batch " + batch_id + " for its member");
-  ctx.fx.batches.push_back(*id);
+  if (ctx.db.Changes() != 1) {
+    return Status::Internal("no batch " + BatchIdText(id) + " for its member");
+  }
+  ctx.fx.batches.push_back(id);
   int64_t done = 0, total = 0;
   std::string tmpl;
   bool enqueued = false;
@@ -128,7 +132,7 @@ Status BatchMemberEnded(WriteCtx& ctx, const std::string& batch_id, TimePoint no
         "SELECT done, total, on_complete, on_complete_job_id IS NOT NULL FROM batches "
         "WHERE id = ?1");
     StmtScope scope(q);
-    q.Bind(1, *id);
+    q.Bind(1, id);
     auto row = q.Step();
     if (!row.ok()) return row.status();
     done = q.Int(0);
@@ -136,20 +140,20 @@ Status BatchMemberEnded(WriteCtx& ctx, const std::string& batch_id, TimePoint no
     if (!q.IsNull(2)) tmpl = q.Text(2);
     enqueued = q.Int(3) != 0;
   }
-  if (done < total) return Status::Ok();
+  if (done != total) return Status::Ok();  // each member ends once: `total` is reached once
   // The last member: the batch is finished, in this member's transaction.
   std::optional<int64_t> job_id;
   if (!tmpl.empty() && !enqueued) {
     auto spec = JobTemplateFromJson(tmpl);
     if (!spec.ok()) return spec.status();
-    auto r = InsertJob(ctx, OnCompleteJobSpec(*id, *spec), now);
+    auto r = InsertJob(ctx, OnCompleteJobSpec(id, *spec), now);
     if (!r.ok()) return r.status();
     job_id = r->id;
   }
   Stmt& fin = ctx.db.Prepare(
       "UPDATE batches SET finished_at = ?2, on_complete_job_id = coalesce(on_complete_job_id, ?3) "
       "WHERE id = ?1");
-  fin.Bind(1, *id).Bind(2, ToMicros(now)).BindOpt(3, job_id);
+  fin.Bind(1, id).Bind(2, ToMicros(now)).BindOpt(3, job_id);
   return fin.Run();
 }
 
@@ -165,11 +169,10 @@ Result<BatchCancelResult> OpBatchCancel(WriteCtx& ctx, const BatchCancelParams& 
   std::vector<JobId> open;
   {
     Stmt& q = ctx.db.Prepare(
-        "SELECT id FROM jobs WHERE batch_id = ?1 AND batch_id IS NOT NULL AND state IN (0, 1, 2) "
+        "SELECT id FROM jobs WHERE batch = ?1 AND batch IS NOT NULL AND state IN (0, 1, 2) "
         "ORDER BY id");
     StmtScope scope(q);
-    const std::string text = BatchIdText(p.id);
-    q.Bind(1, std::string_view(text));
+    q.Bind(1, p.id);
     JT_RETURN_IF_ERROR(q.ForEach([&](const Stmt& q) { open.push_back(q.Int(0)); }));
   }
   BatchCancelResult out;

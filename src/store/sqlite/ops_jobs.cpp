@@ -402,7 +402,7 @@ Result<ClaimResult> OpClaim(WriteCtx& ctx, const ClaimParams& p) {
 
 Result<CancelResult> OpCancel(WriteCtx& ctx, const CancelParams& p) {
   Stmt& q = ctx.db.Prepare(
-      "SELECT state, queue, attempt, cancel_deadline_at, lease_expires_at, last_seq, batch_id "
+      "SELECT state, queue, attempt, cancel_deadline_at, lease_expires_at, last_seq, batch "
       "FROM jobs WHERE id = ?1");
   JobState state;
   std::string queue;
@@ -410,7 +410,7 @@ Result<CancelResult> OpCancel(WriteCtx& ctx, const CancelParams& p) {
   bool already_requested;
   int64_t lease_expires_at;
   Seq last_seq;
-  std::string batch_id;
+  std::optional<BatchId> batch;
   {
     StmtScope scope(q);
     q.Bind(1, p.id);
@@ -423,7 +423,7 @@ Result<CancelResult> OpCancel(WriteCtx& ctx, const CancelParams& p) {
     already_requested = !q.IsNull(3);
     lease_expires_at = q.IsNull(4) ? 0 : q.Int(4);
     last_seq = q.Int(5);
-    if (!q.IsNull(6)) batch_id = q.Text(6);
+    batch = q.OptInt(6);
   }
   CancelResult out;
   out.state = state;
@@ -454,7 +454,7 @@ Result<CancelResult> OpCancel(WriteCtx& ctx, const CancelParams& p) {
   JT_RETURN_IF_ERROR(InsertEvent(ctx, p.id, last_seq + 1, EventType::kFinal, p.now, attempt,
                                  CancelledFinalData(reason)));
   ctx.fx.Move(queue, state, JobState::kCancelled);
-  if (!batch_id.empty()) JT_RETURN_IF_ERROR(BatchMemberEnded(ctx, batch_id, p.now));
+  if (batch) JT_RETURN_IF_ERROR(BatchMemberEnded(ctx, *batch, p.now));
   out.state = JobState::kCancelled;
   out.changed = true;
   return out;

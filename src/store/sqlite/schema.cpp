@@ -142,12 +142,15 @@ CREATE INDEX jobs_unsuccessful ON jobs(unsuccessful, id) WHERE unsuccessful IS N
 DROP INDEX jobs_by_queue;
 )sql",
     // v4: batches (store.hpp BatchCreateParams). The members are ordinary
-    // jobs whose batch_id (a v1 column) holds the batch's id in decimal; their
-    // counts per state are read from jobs through jobs_by_batch. `done` counts
-    // members that reached a terminal state, advanced in the transaction of
-    // each member's `final`, so the one that makes it `total` is the last and
-    // enqueues on_complete. jobs_by_batch holds only batch members, and no
-    // transition changes batch_id, so other jobs never pay for it.
+    // jobs whose `batch` column names their batch (set only by batch
+    // creation; batch_id, a v1 column that clients could once set freely,
+    // shows it in decimal but never decides membership, so an old label such
+    // as "7" never joins batch 7). Their counts per state are read from jobs
+    // through jobs_by_batch. `done` counts members that reached a terminal
+    // state, advanced in the transaction of each member's `final`, so the one
+    // that makes it `total` is the last and enqueues on_complete.
+    // jobs_by_batch holds only batch members, and no transition changes
+    // `batch`, so other jobs never pay for it.
     R"sql(
 CREATE TABLE batches (
   id                 INTEGER PRIMARY KEY,
@@ -161,7 +164,8 @@ CREATE TABLE batches (
 );
 CREATE UNIQUE INDEX batches_idempotency ON batches(idempotency_key)
   WHERE idempotency_key IS NOT NULL;
-CREATE INDEX jobs_by_batch ON jobs(batch_id) WHERE batch_id IS NOT NULL;
+ALTER TABLE jobs ADD COLUMN batch INTEGER;
+CREATE INDEX jobs_by_batch ON jobs(batch) WHERE batch IS NOT NULL;
 )sql",
 };
 

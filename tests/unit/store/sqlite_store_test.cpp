@@ -387,5 +387,52 @@ TEST_F(SqliteStoreTest, AThrowingRequestFailsAloneAndItsNeighboursCommit) {
   EXPECT_EQ(q.Text(0), "1,3");  // the thrower's insert was rolled back with it
 }
 
+// Before batches (v4), a job's batch_id was a free label a client set. Such
+// jobs must end normally after the upgrade and never count in a batch, not
+// even in the batch whose id their label spells.
+TEST_F(SqliteStoreTest, LegacyBatchIdLabelsNeverJoinABatch) {
+  {
+    auto db = Db::Open(path_, Db::Mode::kReadWrite);
+    ASSERT_TRUE(db.ok());
+    auto v = MigrateTo(**db, 3);
+    ASSERT_TRUE(v.ok()) << v.status().ToString();
+    Stmt ins = (*db)->PrepareOnce(R"sql(
+INSERT INTO jobs(id, queue, kind, state, priority, payload, run_at, max_attempts,
+  backoff_initial_us, backoff_max_us, backoff_multiplier, backoff_jitter, concurrency_limit,
+  batch_id, created_at, updated_at, last_seq, ready)
+VALUES (1, 'old', 'k', 1, 0, '{}', ?1, 1, 1000, 1000, 2, 0, 1, 'nightly', ?1, ?1, 1, 1),
+       (2, 'old', 'k', 1, 0, '{}', ?1, 1, 1000, 1000, 2, 0, 1, '1', ?1, ?1, 1, 1))sql");
+    ins.Bind(1, ToMicros(now_));
+    ASSERT_TRUE(ins.Run().ok());
+  }
+  auto store = OpenOrDie();
+  ASSERT_NE(store, nullptr);
+  BatchCreateParams p;
+  p.now = now_;
+  p.jobs = {Spec()};
+  auto batch = store->BatchCreate(p);
+  ASSERT_TRUE(batch.ok()) << batch.status().ToString();
+  ASSERT_EQ(batch->batch.id, 1);  // the id the second label spells
+  auto b = store->BatchGet(1);
+  ASSERT_TRUE(b.ok());
+  EXPECT_EQ(b->total, 1);
+  EXPECT_EQ(b->counts[static_cast<int>(JobState::kQueued)], 1) << "old labels are not members";
+
+  auto c = store->JobsClaim({now_, "w", "", {"old"}, 10, std::chrono::seconds(30)});
+  ASSERT_TRUE(c.ok()) << c.status().ToString();
+  ASSERT_EQ(c->jobs.size(), 2u);
+  EXPECT_EQ(c->jobs[0].job.spec.batch_id, "nightly");  // still shown
+  for (const auto& j : c->jobs) {
+    auto r = store->JobFinish({now_, j.lease, Outcome::Failed("x", "y", false)});
+    ASSERT_TRUE(r.ok()) << r.status().ToString();
+  }
+  auto cancel = store->JobCancel({now_, 2});
+  EXPECT_TRUE(cancel.ok());
+  b = store->BatchGet(1);
+  ASSERT_TRUE(b.ok());
+  EXPECT_EQ(b->done(), 0);
+  EXPECT_FALSE(b->finished_at);
+}
+
 }  // namespace
 }  // namespace jobtape::store::sqlite
