@@ -16,6 +16,9 @@ Result<Job> OpGet(Db& db, JobId id) {
 }
 
 Result<ClaimResult> OpHydrateClaimed(Db& db, ClaimResult claimed) {
+  // One read transaction for all the rows: each autocommit SELECT would open
+  // and close its own WAL snapshot (about half of a lookup's instructions).
+  ReadTxn txn(db);
   for (ClaimedJob& c : claimed.jobs) {
     auto job = OpGet(db, c.job.id);
     if (!job.ok()) return job.status();
