@@ -3,6 +3,8 @@
 #include <mutex>
 #include <stdexcept>
 
+#include "store/sqlite/sqlite_malloc.hpp"
+
 namespace jobtape::store::sqlite {
 
 Status SqliteStatus(sqlite3* db, int rc, std::string_view what) {
@@ -94,6 +96,8 @@ void InitializeLibrary() {
   static std::once_flag once;
   std::call_once(once, [] {
     sqlite3_config(SQLITE_CONFIG_MEMSTATUS, 0);
+    // Per-thread free lists in place of glibc's malloc (sqlite_malloc.hpp).
+    sqlite3_config(SQLITE_CONFIG_MALLOC, CachingMemMethods());
     sqlite3_initialize();
   });
 }
