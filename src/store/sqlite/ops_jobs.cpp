@@ -212,20 +212,26 @@ Result<std::vector<Picked>> PickCandidates(WriteCtx& ctx, const std::string& que
                                            TimePoint now,
                                            std::map<std::string, int64_t>& key_running,
                                            std::optional<TimePoint>& not_due_yet) {
-  std::vector<std::pair<JobId, bool>> ids;  // (id, keyed)
+  std::vector<Picked> picked;
+  std::vector<std::size_t> keyed;  // picked keyed jobs: their rows are read below
   {
+    // An unkeyed job's attempt, last_seq and timeout come from its row in the
+    // same step (the CASE reads the row only then, so walking past key-blocked
+    // jobs still reads the covering index alone): one statement fewer per job.
     Stmt& q = ctx.db.Prepare(
-        "SELECT id, concurrency_key, concurrency_limit, run_at FROM jobs INDEXED BY jobs_ready "
+        "SELECT id, concurrency_key, concurrency_limit, CASE WHEN concurrency_key IS NULL THEN "
+        "attempt END, CASE WHEN concurrency_key IS NULL THEN last_seq END, CASE WHEN "
+        "concurrency_key IS NULL THEN timeout_us END, run_at FROM jobs INDEXED BY jobs_ready "
         "WHERE queue = ?1 AND ready = 1 ORDER BY priority DESC, run_at, id LIMIT ?2");
     StmtScope scope(q);
     q.Bind(1, std::string_view(queue)).Bind(2, kMaxClaimScan);
     Stmt& count_key = ctx.db.Prepare(
         "SELECT count(*) FROM jobs INDEXED BY jobs_running_key WHERE running_key = ?1");
-    while (static_cast<int>(ids.size()) < want) {
+    while (static_cast<int>(picked.size()) < want) {
       auto row = q.Step();
       if (!row.ok()) return row.status();
       if (!*row) break;
-      if (const TimePoint run_at = FromMicros(q.Int(3)); run_at > now) {
+      if (const TimePoint run_at = FromMicros(q.Int(6)); run_at > now) {
         if (!not_due_yet || run_at < *not_due_yet) not_due_yet = run_at;
         continue;
       }
@@ -240,22 +246,27 @@ Result<std::vector<Picked>> PickCandidates(WriteCtx& ctx, const std::string& que
         }
         if (it->second >= q.Int(2)) continue;
         it->second++;
+        keyed.push_back(picked.size());
+        picked.push_back(Picked{q.Int(0), 0, 0, std::nullopt, true});
+        continue;
       }
-      ids.push_back({q.Int(0), !q.IsNull(1)});
+      Picked p{q.Int(0), static_cast<int>(q.Int(3)), q.Int(4), std::nullopt, false};
+      if (!q.IsNull(5)) p.timeout = Duration(q.Int(5));
+      picked.push_back(p);
     }
   }
-  std::vector<Picked> picked;
-  picked.reserve(ids.size());
+  if (keyed.empty()) return picked;
   Stmt& get = ctx.db.Prepare("SELECT attempt, last_seq, timeout_us FROM jobs WHERE id = ?1");
-  for (auto [id, keyed] : ids) {
+  for (std::size_t i : keyed) {
+    Picked& p = picked[i];
     StmtScope scope(get);
-    get.Bind(1, id);
+    get.Bind(1, p.id);
     auto row = get.Step();
     if (!row.ok()) return row.status();
-    if (!*row) return Status::Internal("picked job " + std::to_string(id) + " vanished");
-    Picked p{id, static_cast<int>(get.Int(0)), get.Int(1), std::nullopt, keyed};
+    if (!*row) return Status::Internal("picked job " + std::to_string(p.id) + " vanished");
+    p.attempt = static_cast<int>(get.Int(0));
+    p.last_seq = get.Int(1);
     if (!get.IsNull(2)) p.timeout = Duration(get.Int(2));
-    picked.push_back(p);
   }
   return picked;
 }

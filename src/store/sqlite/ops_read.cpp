@@ -15,13 +15,64 @@ Result<Job> OpGet(Db& db, JobId id) {
   return ReadJob(q);
 }
 
+namespace {
+
+// "SELECT <job columns> FROM jobs WHERE id IN (?1, ..., ?n)" for n = 64, 16, 4
+// or 1. The statement cache is keyed by the SQL text's address, so each
+// size's text is built once and kept.
+const char* MultiIdSelect(int n) {
+  auto build = [](int n) {
+    std::string sql = "SELECT " JT_JOB_COLUMNS " FROM jobs WHERE id IN (";
+    for (int i = 1; i <= n; ++i)
+      sql += (i == 1 ? "?" : ",?") + std::to_string(i);
+    return sql + ")";
+  };
+  static const std::string k64 = build(64), k16 = build(16), k4 = build(4), k1 = build(1);
+  switch (n) {
+    case 64:
+      return k64.c_str();
+    case 16:
+      return k16.c_str();
+    case 4:
+      return k4.c_str();
+    default:
+      return k1.c_str();
+  }
+}
+
+}  // namespace
+
 Result<ClaimResult> OpHydrateClaimed(Db& db, ClaimResult claimed) {
-  for (ClaimedJob& c : claimed.jobs) {
-    auto job = OpGet(db, c.job.id);
-    if (!job.ok()) return job.status();
-    // The row as committed by the claim, or as changed since (a cancel may
-    // already have been requested); the lease stays the claim's.
-    c.job = std::move(*job);
+  // One read transaction for all the rows (each autocommit SELECT would open
+  // and close its own WAL snapshot), and one statement per 64, 16, 4 or 1
+  // rows (12.5k -> 10.5k instructions a row; most of the rest is decoding
+  // the 35 columns).
+  ReadTxn txn(db);
+  std::vector<ClaimedJob>& jobs = claimed.jobs;
+  std::size_t i = 0;
+  while (i < jobs.size()) {
+    const std::size_t left = jobs.size() - i;
+    const int n = left >= 64 ? 64 : left >= 16 ? 16 : left >= 4 ? 4 : 1;
+    Stmt& q = db.Prepare(MultiIdSelect(n));
+    StmtScope scope(q);
+    for (int k = 0; k < n; ++k)
+      q.Bind(k + 1, jobs[i + static_cast<std::size_t>(k)].job.id);
+    int found = 0;
+    JT_RETURN_IF_ERROR(q.ForEach([&](const Stmt& q) {
+      const JobId id = q.Int(0);
+      for (int k = 0; k < n; ++k) {
+        ClaimedJob& c = jobs[i + static_cast<std::size_t>(k)];
+        // The row as committed by the claim, or as changed since (a cancel
+        // may already have been requested); the lease stays the claim's.
+        if (c.job.id == id) {
+          c.job = ReadJob(q);
+          ++found;
+          break;
+        }
+      }
+    }));
+    if (found != n) return Status::NotFound("a claimed job is gone");
+    i += static_cast<std::size_t>(n);
   }
   return claimed;
 }
