@@ -76,17 +76,8 @@ const char* MultiRowInsert(int rows) {
       sql += i == 0 ? "(?,?,?,?,?,?)" : ",(?,?,?,?,?,?)";
     return sql;
   };
-  static const std::string k64 = build(64), k16 = build(16), k4 = build(4), k1 = build(1);
-  switch (rows) {
-    case 64:
-      return k64.c_str();
-    case 16:
-      return k16.c_str();
-    case 4:
-      return k4.c_str();
-    default:
-      return k1.c_str();
-  }
+  static const ChunkedSql kSql(build);
+  return kSql.For(rows);
 }
 
 }  // namespace
@@ -100,7 +91,7 @@ Status FlushEvents(WriteCtx& ctx) {
   std::size_t i = ctx.events_written;
   while (i < events.size()) {
     const std::size_t left = events.size() - i;
-    const int rows = left >= 64 ? 64 : left >= 16 ? 16 : left >= 4 ? 4 : 1;
+    const int rows = ChunkRows(left);
     Stmt& ins = ctx.db.Prepare(MultiRowInsert(rows));
     for (int r = 0; r < rows; ++r) {
       const Event& e = events[i + static_cast<std::size_t>(r)];

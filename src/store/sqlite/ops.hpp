@@ -25,6 +25,36 @@ namespace jobtape::store::sqlite {
   "cancel_deadline_at, last_seq, error, result"
 Job ReadJob(const Stmt& s, int first_col = 0);
 
+// Multi-row statements (event and job inserts, row reads by id) come in
+// chunks of 64, 16, 4 or 1 rows: SQLite's cost per statement (cursors, step,
+// reset) is then paid per chunk, with four cached statements per kind.
+inline int ChunkRows(std::size_t left) {
+  return left >= 64 ? 64 : left >= 16 ? 16 : left >= 4 ? 4 : 1;
+}
+// The SQL text of each chunk size, built once by `build(rows)` and kept: the
+// statement cache is keyed by the text's address.
+class ChunkedSql {
+ public:
+  template <typename Build>
+  explicit ChunkedSql(Build build)
+      : k64_(build(64)), k16_(build(16)), k4_(build(4)), k1_(build(1)) {}
+  const char* For(int rows) const {
+    switch (rows) {
+      case 64:
+        return k64_.c_str();
+      case 16:
+        return k16_.c_str();
+      case 4:
+        return k4_.c_str();
+      default:
+        return k1_.c_str();
+    }
+  }
+
+ private:
+  const std::string k64_, k16_, k4_, k1_;
+};
+
 // Holds a read transaction open for the scope, so a read of several
 // statements sees one snapshot (on a reader connection).
 class ReadTxn {

@@ -48,17 +48,8 @@ const char* MultiRowJobInsert(int rows) {
     }
     return sql;
   };
-  static const std::string k64 = build(64), k16 = build(16), k4 = build(4), k1 = build(1);
-  switch (rows) {
-    case 64:
-      return k64.c_str();
-    case 16:
-      return k16.c_str();
-    case 4:
-      return k4.c_str();
-    default:
-      return k1.c_str();
-  }
+  static const ChunkedSql kSql(build);
+  return kSql.For(rows);
 }
 
 }  // namespace
@@ -84,7 +75,7 @@ Result<std::vector<EnqueuedJob>> InsertNewJobs(WriteCtx& ctx, std::span<const Jo
   std::size_t i = 0;
   while (i < specs.size()) {
     const std::size_t left = specs.size() - i;
-    const int rows = left >= 64 ? 64 : left >= 16 ? 16 : left >= 4 ? 4 : 1;
+    const int rows = ChunkRows(left);
     Stmt& ins = ctx.db.Prepare(MultiRowJobInsert(rows));
     for (int r = 0; r < rows; ++r) {
       const JobSpec& spec = specs[i + r];

@@ -27,17 +27,8 @@ const char* MultiIdSelect(int n) {
       sql += (i == 1 ? "?" : ",?") + std::to_string(i);
     return sql + ")";
   };
-  static const std::string k64 = build(64), k16 = build(16), k4 = build(4), k1 = build(1);
-  switch (n) {
-    case 64:
-      return k64.c_str();
-    case 16:
-      return k16.c_str();
-    case 4:
-      return k4.c_str();
-    default:
-      return k1.c_str();
-  }
+  static const ChunkedSql kSql(build);
+  return kSql.For(n);
 }
 
 }  // namespace
@@ -52,7 +43,7 @@ Result<ClaimResult> OpHydrateClaimed(Db& db, ClaimResult claimed) {
   std::size_t i = 0;
   while (i < jobs.size()) {
     const std::size_t left = jobs.size() - i;
-    const int n = left >= 64 ? 64 : left >= 16 ? 16 : left >= 4 ? 4 : 1;
+    const int n = ChunkRows(left);
     Stmt& q = db.Prepare(MultiIdSelect(n));
     StmtScope scope(q);
     for (int k = 0; k < n; ++k)
