@@ -26,6 +26,7 @@
 
 #include <boost/json.hpp>
 
+#include "bench_options.hpp"
 #include "bench_server.hpp"
 #include "client/client.hpp"
 #include "client/http_transport.hpp"
@@ -52,23 +53,13 @@ Args Parse(int argc, char** argv) {
   Args a;
   const char* tmp = std::getenv("TMPDIR");
   a.dir = tmp && *tmp ? tmp : "/tmp";
-  if ((argc - 1) % 2 != 0) Die("every option takes a value");
-  for (int i = 1; i + 1 < argc; i += 2) {
-    std::string k = argv[i];
-    const char* v = argv[i + 1];
-    if (k == "--jobs")
-      a.jobs = std::atoi(v);
-    else if (k == "--workers")
-      a.workers = std::atoi(v);
-    else if (k == "--concurrency")
-      a.concurrency = std::atoi(v);
-    else if (k == "--dir")
-      a.dir = v;
-    else if (k == "--server")
-      a.server = v;
-    else
-      Die("unknown option " + k);
-  }
+  BenchOptions()
+      .Int("--jobs", a.jobs)
+      .Int("--workers", a.workers)
+      .Int("--concurrency", a.concurrency)
+      .Str("--dir", a.dir)
+      .Str("--server", a.server)
+      .Parse(argc, argv);
   if (a.jobs < 1 || a.jobs > 10'000 || a.workers < 1 || a.concurrency < 1) {
     Die("--jobs 1..10000, --workers and --concurrency at least 1");
   }

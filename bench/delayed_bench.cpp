@@ -45,6 +45,7 @@
 #include <thread>
 #include <vector>
 
+#include "bench_options.hpp"
 #include "engine/dispatcher.hpp"
 #include "store/sqlite/sqlite_store.hpp"
 
@@ -70,27 +71,15 @@ struct Args {
 
 Args Parse(int argc, char** argv) {
   Args a;
-  for (int i = 1; i + 1 < argc; i += 2) {
-    std::string k = argv[i];
-    const char* v = argv[i + 1];
-    if (k == "--jobs")
-      a.jobs = std::atoi(v);
-    else if (k == "--spread-ms")
-      a.spread_ms = std::atoi(v);
-    else if (k == "--lead-ms")
-      a.lead_ms = std::atoi(v);
-    else if (k == "--workers")
-      a.workers = std::atoi(v);
-    else if (k == "--claim-max")
-      a.claim_max = std::atoi(v);
-    else if (k == "--mode")
-      a.mode = v;
-    else if (k == "--dir")
-      a.dir = v;
-    else
-      Die("unknown option " + k);
-  }
-  if (argc % 2 == 0) Die(std::string("missing value for ") + argv[argc - 1]);
+  BenchOptions()
+      .Int("--jobs", a.jobs)
+      .Int("--spread-ms", a.spread_ms)
+      .Int("--lead-ms", a.lead_ms)
+      .Int("--workers", a.workers)
+      .Int("--claim-max", a.claim_max)
+      .Str("--mode", a.mode)
+      .Str("--dir", a.dir)
+      .Parse(argc, argv);
   if (a.jobs < 1 || a.workers < 1 || a.claim_max < 1 || a.spread_ms < 0 || a.lead_ms < 0)
     Die("--jobs, --workers and --claim-max must be >= 1, --spread-ms and --lead-ms >= 0");
   if (a.mode != "spread" && a.mode != "burst" && a.mode != "both")

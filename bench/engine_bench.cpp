@@ -26,6 +26,7 @@
 #include <thread>
 #include <vector>
 
+#include "bench_options.hpp"
 #include "ceiling.hpp"
 #include "engine/dispatcher.hpp"
 #include "store/sqlite/sqlite_store.hpp"
@@ -48,28 +49,15 @@ struct Args {
 
 Args Parse(int argc, char** argv) {
   Args a;
-  for (int i = 1; i + 1 < argc; i += 2) {
-    std::string k = argv[i];
-    const char* v = argv[i + 1];
-    if (k == "--jobs")
-      a.jobs = std::atoi(v);
-    else if (k == "--workers")
-      a.workers = std::atoi(v);
-    else if (k == "--claim-max")
-      a.claim_max = std::atoi(v);
-    else if (k == "--enqueue-batch")
-      a.enqueue_batch = std::atoi(v);
-    else if (k == "--latency-samples")
-      a.latency_samples = std::atoi(v);
-    else if (k == "--dir")
-      a.dir = v;
-    else if (k == "--only")
-      a.only = v;
-    else {
-      std::fprintf(stderr, "unknown option %s\n", k.c_str());
-      std::exit(2);
-    }
-  }
+  BenchOptions()
+      .Int("--jobs", a.jobs)
+      .Int("--workers", a.workers)
+      .Int("--claim-max", a.claim_max)
+      .Int("--enqueue-batch", a.enqueue_batch)
+      .Int("--latency-samples", a.latency_samples)
+      .Str("--dir", a.dir)
+      .Str("--only", a.only)
+      .Parse(argc, argv);
   return a;
 }
 

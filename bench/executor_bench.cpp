@@ -20,6 +20,7 @@
 #include <mutex>
 #include <string>
 
+#include "bench_options.hpp"
 #include "engine/dispatcher.hpp"
 #include "exec/executor.hpp"
 #include "exec/process.hpp"
@@ -40,22 +41,12 @@ struct Args {
 
 Args Parse(int argc, char** argv) {
   Args a;
-  for (int i = 1; i + 1 < argc; i += 2) {
-    std::string k = argv[i];
-    const char* v = argv[i + 1];
-    if (k == "--jobs") {
-      a.jobs = std::atoi(v);
-    } else if (k == "--slots") {
-      a.slots = std::atoi(v);
-    } else if (k == "--parallel") {
-      a.parallel = std::atoi(v);
-    } else if (k == "--dir") {
-      a.dir = v;
-    } else {
-      std::fprintf(stderr, "unknown option %s\n", k.c_str());
-      std::exit(2);
-    }
-  }
+  BenchOptions()
+      .Int("--jobs", a.jobs)
+      .Int("--slots", a.slots)
+      .Int("--parallel", a.parallel)
+      .Str("--dir", a.dir)
+      .Parse(argc, argv);
   return a;
 }
 

@@ -49,8 +49,8 @@
 #include <boost/beast/http/string_body.hpp>
 #include <boost/json/parse.hpp>
 
+#include "bench_options.hpp"
 #include "bench_server.hpp"
-
 
 namespace jobtape::bench {
 namespace {
@@ -84,35 +84,19 @@ Args Parse(int argc, char** argv) {
   Args a;
   const char* tmp = std::getenv("TMPDIR");
   a.dir = tmp && *tmp ? tmp : "/tmp";
-  for (int i = 1; i + 1 < argc; i += 2) {
-    std::string k = argv[i];
-    const char* v = argv[i + 1];
-    if (k == "--connections")
-      a.connections = std::atoi(v);
-    else if (k == "--requests")
-      a.requests = std::atoi(v);
-    else if (k == "--duration")
-      a.duration_s = std::atof(v);
-    else if (k == "--batch-connections")
-      a.batch_connections = std::atoi(v);
-    else if (k == "--batches")
-      a.batches = std::atoi(v);
-    else if (k == "--latency-samples")
-      a.latency_samples = std::atoi(v);
-    else if (k == "--client-threads")
-      a.client_threads = std::atoi(v);
-    else if (k == "--server-io-threads")
-      a.server_io_threads = std::atoi(v);
-    else if (k == "--dir")
-      a.dir = v;
-    else if (k == "--server")
-      a.server = v;
-    else if (k == "--only")
-      a.only = v;
-    else
-      Die("unknown option " + k);
-  }
-  if ((argc - 1) % 2 != 0) Die("every option takes a value");
+  BenchOptions()
+      .Int("--connections", a.connections)
+      .Int("--requests", a.requests)
+      .Double("--duration", a.duration_s)
+      .Int("--batch-connections", a.batch_connections)
+      .Int("--batches", a.batches)
+      .Int("--latency-samples", a.latency_samples)
+      .Int("--client-threads", a.client_threads)
+      .Int("--server-io-threads", a.server_io_threads)
+      .Str("--dir", a.dir)
+      .Str("--server", a.server)
+      .Str("--only", a.only)
+      .Parse(argc, argv);
   if (a.connections < 1 || a.batch_connections < 1 || a.client_threads < 1 || a.requests < 1 ||
       a.batches < 1 || a.latency_samples < 1) {
     Die("counts must be at least 1");

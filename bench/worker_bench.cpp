@@ -36,11 +36,11 @@
 #include <thread>
 #include <vector>
 
+#include "bench_options.hpp"
 #include "bench_server.hpp"
 #include "client/client.hpp"
 #include "client/http_transport.hpp"
 #include "client/worker.hpp"
-
 
 namespace jobtape::bench {
 namespace {
@@ -67,29 +67,16 @@ Args Parse(int argc, char** argv) {
   Args a;
   const char* tmp = std::getenv("TMPDIR");
   a.dir = tmp && *tmp ? tmp : "/tmp";
-  if ((argc - 1) % 2 != 0) Die("every option takes a value");
-  for (int i = 1; i + 1 < argc; i += 2) {
-    std::string k = argv[i];
-    const char* v = argv[i + 1];
-    if (k == "--jobs")
-      a.jobs = std::atoi(v);
-    else if (k == "--workers")
-      a.workers = std::atoi(v);
-    else if (k == "--concurrency")
-      a.concurrency = std::atoi(v);
-    else if (k == "--claim-batch")
-      a.claim_batch = std::atoi(v);
-    else if (k == "--submit-connections")
-      a.submit_connections = std::atoi(v);
-    else if (k == "--server-io-threads")
-      a.server_io_threads = std::atoi(v);
-    else if (k == "--dir")
-      a.dir = v;
-    else if (k == "--server")
-      a.server = v;
-    else
-      Die("unknown option " + k);
-  }
+  BenchOptions()
+      .Int("--jobs", a.jobs)
+      .Int("--workers", a.workers)
+      .Int("--concurrency", a.concurrency)
+      .Int("--claim-batch", a.claim_batch)
+      .Int("--submit-connections", a.submit_connections)
+      .Int("--server-io-threads", a.server_io_threads)
+      .Str("--dir", a.dir)
+      .Str("--server", a.server)
+      .Parse(argc, argv);
   if (a.jobs < 1 || a.workers < 1 || a.concurrency < 1 || a.submit_connections < 1 ||
       a.claim_batch < 0) {
     Die("counts must be at least 1 (--claim-batch at least 0)");
