@@ -194,12 +194,15 @@ asio::awaitable<void> Connection::Serve() {
       co_return;
     }
     // A body above the ordinary limit takes one of a few server-wide slots
-    // while it is read and handled (chunked bodies, of unknown size, too).
+    // while it is read and handled (chunked bodies, of unknown size, too),
+    // given back before the answer is written.
     struct LargeBodySlot {
       std::atomic<uint64_t>* count = nullptr;
-      ~LargeBodySlot() {
+      void Release() {
         if (count != nullptr) count->fetch_sub(1);
+        count = nullptr;
       }
+      ~LargeBodySlot() { Release(); }
     } large;
     if (body_limit_ > opt.limits.max_body_bytes && !parser.is_done() &&
         (!length || *length > opt.limits.max_body_bytes)) {
@@ -253,6 +256,8 @@ asio::awaitable<void> Connection::Serve() {
       response = co_await Invoke(request);
       request.client = nullptr;
     }
+    request.body = std::string();
+    large.Release();
 
     if (response.websocket) {
       co_await UpgradeToWebSocket(response, message, request.request_id);

@@ -153,6 +153,49 @@ TEST_F(BatchesTest, CancelEndsEveryWaitingMember) {
   EXPECT_EQ(b.json.at("state"), "running");
 }
 
+// Bodies above the ordinary 1 MiB limit are received at most 4 at a time
+// server-wide (the limit applies before authentication); a fifth is told to
+// retry, while small bodies on the same route are not held up.
+TEST_F(BatchesTest, AtMostFourLargeBodiesAreReceivedAtOnce) {
+  const std::string head =
+      "POST /v1/batches HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+      "Expect: 100-continue\r\nContent-Length: 2000000\r\n\r\n";
+  std::vector<std::unique_ptr<http::testing::TestClient>> holders;
+  for (int i = 0; i < 4; ++i) {
+    auto c = std::make_unique<http::testing::TestClient>(port(), kGuard);
+    ASSERT_TRUE(c->WriteRaw(head));
+    // 100 Continue comes once the server took a slot for this body.
+    auto go = c->ReadReply();
+    ASSERT_TRUE(go.has_value());
+    ASSERT_EQ(go->status, 100);
+    holders.push_back(std::move(c));
+  }
+  http::testing::TestClient fifth(port(), kGuard);
+  ASSERT_TRUE(fifth.WriteRaw(head));
+  auto busy = fifth.ReadReply();
+  ASSERT_TRUE(busy.has_value());
+  EXPECT_EQ(busy->status, 503);
+  EXPECT_EQ(busy->Header("Retry-After"), "1");
+  EXPECT_NE(busy->body.find("\"unavailable\""), std::string::npos) << busy->body;
+
+  Api api(port());
+  EXPECT_EQ(api.Post("/v1/batches", R"({"jobs":[{"kind":"small"}]})").status, 201);
+
+  // A holder that sends its whole body is answered, and its slot is free
+  // by the time the answer arrives.
+  std::string body = R"({"jobs":[{"kind":"padded"}]})";
+  body.resize(2'000'000, ' ');
+  ASSERT_TRUE(holders.back()->WriteRaw(body));
+  auto done = holders.back()->ReadReply();
+  ASSERT_TRUE(done.has_value());
+  EXPECT_EQ(done->status, 201) << done->body.substr(0, 300);
+  http::testing::TestClient next(port(), kGuard);
+  ASSERT_TRUE(next.WriteRaw(head));
+  auto go = next.ReadReply();
+  ASSERT_TRUE(go.has_value());
+  EXPECT_EQ(go->status, 100);
+}
+
 TEST_F(BatchesTest, ErrorsAreJsonWithCodes) {
   Api api(port());
   ApiReply too_many = api.Post("/v1/batches", R"({"jobs":)" + Members(10'001, "e") + "}");
