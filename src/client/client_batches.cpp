@@ -1,14 +1,12 @@
 // Client: the batches resource (POST /v1/batches, GET /v1/batches/{id},
 // .../cancel, and .../stream followed with reconnects).
-#include <algorithm>
-
 #include <boost/json/parse.hpp>
 #include <boost/json/serialize.hpp>
 
 #include "client/base_url.hpp"
 #include "client/client.hpp"
+#include "client/follow.hpp"
 #include "client/http_transport.hpp"
-#include "client/sse_parser.hpp"
 #include "client/wire.hpp"
 
 namespace jobtape::client {
@@ -108,7 +106,7 @@ Result<BatchInfo> Client::WatchBatch(const std::string& id,
   const Status interrupted = Status::Unavailable("interrupted");
   const std::string path = "/v1/batches/" + PercentEncode(id);
   int64_t seen = -1;  // members done in the last state delivered
-  int failures = 0;
+  Reconnects reconnects(options);
   while (true) {
     if (transport.interrupted()) return interrupted;
     HttpRequest request;
@@ -116,66 +114,38 @@ Result<BatchInfo> Client::WatchBatch(const std::string& id,
     request.headers.emplace_back("Accept", "text/event-stream");
     if (seen >= 0) request.headers.emplace_back("Last-Event-ID", std::to_string(seen));
     bool progressed = false;
-    bool shutdown = false;
-    Status stream_error;
+    bool finished = false;
     std::optional<BatchInfo> done;
-    SseParser parser([&](const SseEvent& e) {
-      if (done || !stream_error.ok()) return;
-      if (e.event == "shutdown") {
-        shutdown = true;
-        return;
-      }
-      if (e.event == "error") {
-        stream_error = StatusFromReply(0, e.data);
-        return;
-      }
-      auto b = ParseBatch(e.data);
-      if (!b.ok()) {
-        stream_error = b.status();
-        return;
-      }
-      progressed = true;
-      seen = b->done;
-      on_update(*b);
-      if (e.event == "done") done = std::move(*b);
-    });
-    HttpReply reply;
-    Status s = transport.Stream(request, options.idle_timeout, reply, [&](std::string_view bytes) {
-      parser.Feed(bytes);
-      return !done && !shutdown && stream_error.ok();
-    });
+    StreamRound round = FollowOnce(
+        transport, request, options.idle_timeout,
+        [&](const SseEvent& e) -> Status {
+          auto b = ParseBatch(e.data);
+          if (!b.ok()) return b.status();
+          progressed = true;
+          seen = b->done;
+          on_update(*b);
+          if (e.event == "done") {
+            done = std::move(*b);
+            finished = true;
+          }
+          return Status::Ok();
+        },
+        finished);
     if (done) return *done;
     if (transport.interrupted()) return interrupted;
-    if (reply.status == 204) {
+    if (round.reply.status == 204) {
       // Done, and this client saw it: read the final state once.
-      HttpTransport once(options_);
       HttpRequest get;
       get.target = Target(path);
       get.replayable = true;
-      auto r = once.RoundTrip(get);
+      auto r = transport.RoundTrip(get);
       if (!r.ok()) return r.status();
       if (r->status != 200) return StatusFromReply(r->status, r->body);
       return ParseBatch(r->body);
     }
-    Status why;
-    if (reply.status != 0 && (reply.status < 200 || reply.status >= 300)) {
-      why = StatusFromReply(reply.status, reply.body);
-    } else if (!stream_error.ok()) {
-      why = stream_error;
-    } else if (!s.ok()) {
-      why = s;
-    } else if (shutdown) {
-      why = Status::Unavailable("the server is shutting down");
-    } else {
-      why = Status::Unavailable("the stream ended before the batch was done");
-    }
-    if (IsPermanentError(why)) return why;
-    failures = progressed ? 1 : failures + 1;
-    if (options.max_failures > 0 && failures > options.max_failures) return why;
-    std::chrono::milliseconds delay = WatchBackoff(options, failures);
-    if (auto hint = parser.retry()) delay = std::clamp(*hint, delay, options.max_backoff);
-    if (options.on_reconnect) options.on_reconnect(failures, delay, why);
-    if (!transport.Sleep(delay)) return interrupted;
+    Status next = reconnects.After(round.Why("the stream ended before the batch was done"),
+                                   progressed, round, transport);
+    if (!next.ok()) return next;
   }
 }
 

@@ -2,6 +2,7 @@
 #include <algorithm>
 
 #include "client/client.hpp"
+#include "client/follow.hpp"
 #include "client/http_transport.hpp"
 #include "client/sse_parser.hpp"
 #include "client/wire.hpp"
@@ -72,6 +73,56 @@ std::chrono::milliseconds WatchBackoff(const WatchOptions& options, int attempt)
   return std::min(delay, options.max_backoff);
 }
 
+bool StreamRound::Clean() const {
+  const bool error_reply = reply.status != 0 && (reply.status < 200 || reply.status >= 300);
+  return !error_reply && stream_error.ok() && transport.ok() && !shutdown;
+}
+
+Status StreamRound::Why(std::string_view clean_end) const {
+  if (reply.status != 0 && (reply.status < 200 || reply.status >= 300)) {
+    return StatusFromReply(reply.status, reply.body);
+  }
+  if (!stream_error.ok()) return stream_error;
+  if (!transport.ok()) return transport;
+  if (shutdown) return Status::Unavailable("the server is shutting down");
+  return Status::Unavailable(std::string(clean_end));
+}
+
+StreamRound FollowOnce(HttpTransport& transport, const HttpRequest& request,
+                       std::chrono::milliseconds idle_timeout,
+                       const std::function<Status(const SseEvent&)>& on_data, const bool& done) {
+  StreamRound round;
+  SseParser parser([&](const SseEvent& e) {
+    if (done || round.shutdown || !round.stream_error.ok()) return;
+    if (e.event == "shutdown") {
+      round.shutdown = true;
+    } else if (e.event == "error") {
+      round.stream_error = StatusFromReply(0, e.data);
+    } else {
+      round.stream_error = on_data(e);
+    }
+  });
+  round.transport =
+      transport.Stream(request, idle_timeout, round.reply, [&](std::string_view bytes) {
+        parser.Feed(bytes);
+        return !done && !round.shutdown && round.stream_error.ok();
+      });
+  round.retry = parser.retry();
+  return round;
+}
+
+Status Reconnects::After(const Status& why, bool progressed, const StreamRound& round,
+                         HttpTransport& transport) {
+  if (IsPermanentError(why)) return why;
+  failures_ = progressed ? 1 : failures_ + 1;
+  if (options_.max_failures > 0 && failures_ > options_.max_failures) return why;
+  std::chrono::milliseconds delay = WatchBackoff(options_, failures_);
+  if (round.retry) delay = std::clamp(*round.retry, delay, options_.max_backoff);
+  if (options_.on_reconnect) options_.on_reconnect(failures_, delay, why);
+  if (!transport.Sleep(delay)) return Status::Unavailable("interrupted");
+  return Status::Ok();
+}
+
 Result<WatchResult> Client::Watch(JobId id, Seq after,
                                   const std::function<void(const Event&)>& on_event,
                                   const WatchOptions& options) {
@@ -80,7 +131,7 @@ Result<WatchResult> Client::Watch(JobId id, Seq after,
   const Status interrupted = Status::Unavailable("interrupted");
   const std::string path = "/v1/jobs/" + std::to_string(id);
   Seq last = after;
-  int failures = 0;
+  Reconnects reconnects(options);
   for (bool first = true;; first = false) {
     if (transport.interrupted()) return interrupted;
     HttpRequest request;
@@ -91,62 +142,34 @@ Result<WatchResult> Client::Watch(JobId id, Seq after,
     if (!first && last > 0) request.headers.emplace_back("Last-Event-ID", std::to_string(last));
 
     bool progressed = false;
-    bool shutdown = false;
-    Status stream_error;
+    bool finished = false;
     std::optional<WatchResult> done;
-    SseParser parser([&](const SseEvent& e) {
-      if (done || !stream_error.ok()) return;
-      if (e.event == "shutdown") {
-        shutdown = true;
-        return;
-      }
-      if (e.event == "error") {
-        stream_error = StatusFromReply(0, e.data);
-        return;
-      }
-      auto event = ParseEvent(e.data);
-      if (!event.ok()) {
-        stream_error = event.status();
-        return;
-      }
-      if (event->seq <= last) return;  // seen before a reconnect
-      last = event->seq;
-      progressed = true;
-      on_event(*event);
-      if (event->type == EventType::kFinal) done = ResultOf(*event);
-    });
-    HttpReply reply;
-    Status s = transport.Stream(request, options.idle_timeout, reply, [&](std::string_view bytes) {
-      parser.Feed(bytes);
-      return !done && !shutdown && stream_error.ok();
-    });
+    StreamRound round = FollowOnce(
+        transport, request, options.idle_timeout,
+        [&](const SseEvent& e) -> Status {
+          auto event = ParseEvent(e.data);
+          if (!event.ok()) return event.status();
+          if (event->seq <= last) return Status::Ok();  // seen before a reconnect
+          last = event->seq;
+          progressed = true;
+          on_event(*event);
+          if (event->type == EventType::kFinal) {
+            done = ResultOf(*event);
+            finished = true;
+          }
+          return Status::Ok();
+        },
+        finished);
     if (done) return *done;
     if (transport.interrupted()) return interrupted;
-
-    Status why;
-    if (reply.status != 0 && (reply.status < 200 || reply.status >= 300)) {
-      why = StatusFromReply(reply.status, reply.body);
-    } else if (!stream_error.ok()) {
-      why = stream_error;
-    } else if (!s.ok()) {
-      why = s;
-    } else if (shutdown) {
-      why = Status::Unavailable("the server is shutting down");
-    } else {
-      why = Status::Unavailable("the stream ended before the final event");
-      if (!progressed) {
-        // A clean end with nothing new (204 for a finished tape): the job
-        // may have ended at or before `after`. Ask once.
-        if (auto finished = Finished(transport, path, last)) return *finished;
-      }
+    Status why = round.Why("the stream ended before the final event");
+    if (round.Clean() && !progressed) {
+      // A clean end with nothing new (204 for a finished tape): the job
+      // may have ended at or before `after`. Ask once.
+      if (auto ended = Finished(transport, path, last)) return *ended;
     }
-    if (IsPermanentError(why)) return why;
-    failures = progressed ? 1 : failures + 1;
-    if (options.max_failures > 0 && failures > options.max_failures) return why;
-    std::chrono::milliseconds delay = WatchBackoff(options, failures);
-    if (auto hint = parser.retry()) delay = std::clamp(*hint, delay, options.max_backoff);
-    if (options.on_reconnect) options.on_reconnect(failures, delay, why);
-    if (!transport.Sleep(delay)) return interrupted;
+    Status next = reconnects.After(why, progressed, round, transport);
+    if (!next.ok()) return next;
   }
 }
 
