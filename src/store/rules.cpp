@@ -222,15 +222,19 @@ AttemptEnd DecideAttemptEnd(const AttemptView& view, const Outcome& outcome, Tim
 // already-validated JSON, so nothing needs escaping. Anything carrying free
 // text goes through Boost.JSON.
 
-std::string CreatedData(const JobSpec& spec) {
+std::string CreatedData(std::string_view queue, std::string_view kind) {
   std::string out;
-  out.reserve(32 + spec.queue.size() + spec.kind.size());
+  out.reserve(32 + queue.size() + kind.size());
   out += R"({"queue":")";
-  out += spec.queue;
+  out += queue;
   out += R"(","kind":")";
-  out += spec.kind;
+  out += kind;
   out += R"("})";
   return out;
+}
+
+std::string CreatedData(const JobSpec& spec) {
+  return CreatedData(spec.queue, spec.kind);
 }
 
 std::string StartedData(int attempt, std::string_view worker_id, TimePoint lease_expires_at) {

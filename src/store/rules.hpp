@@ -66,6 +66,9 @@ AttemptEnd DecideAttemptEnd(const AttemptView& view, const Outcome& outcome, Tim
                             double unit_random);
 
 // ---- data of store-written events ----
+// The `created` event's data depends only on the job's queue and kind, so
+// the SQLite store serves that event from the job row (it is not stored).
+std::string CreatedData(std::string_view queue, std::string_view kind);
 std::string CreatedData(const JobSpec& spec);
 std::string StartedData(int attempt, std::string_view worker_id, TimePoint lease_expires_at);
 std::string CancelRequestedData(std::string_view reason, Duration grace);

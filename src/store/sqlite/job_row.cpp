@@ -86,15 +86,25 @@ const char* MultiRowInsert(int rows) {
 // statement (step, cursors, reset) is paid per chunk instead of per event,
 // which is most of an event insert's cost (bench/store_profile under
 // callgrind: about 7.3k instructions per event one by one, 4.3k in chunks of 64).
+//
+// `created` events are published but not stored: seq 1 of every tape is
+// served from the job row (OpTapeRead), whose queue, kind and created_at are
+// all it says. That is one b-tree insert fewer per job, in the middle of the
+// events tree. Databases written before this hold stored `created` rows,
+// which OpTapeRead prefers.
 Status FlushEvents(WriteCtx& ctx) {
   const std::vector<Event>& events = ctx.fx.events;
-  std::size_t i = ctx.events_written;
-  while (i < events.size()) {
-    const std::size_t left = events.size() - i;
-    const int rows = ChunkRows(left);
+  std::vector<const Event*> stored;
+  stored.reserve(events.size() - ctx.events_written);
+  for (std::size_t i = ctx.events_written; i < events.size(); ++i) {
+    if (events[i].type != EventType::kCreated) stored.push_back(&events[i]);
+  }
+  std::size_t i = 0;
+  while (i < stored.size()) {
+    const int rows = ChunkRows(stored.size() - i);
     Stmt& ins = ctx.db.Prepare(MultiRowInsert(rows));
     for (int r = 0; r < rows; ++r) {
-      const Event& e = events[i + static_cast<std::size_t>(r)];
+      const Event& e = *stored[i + static_cast<std::size_t>(r)];
       const int b = r * 6;
       ins.Bind(b + 1, e.job_id).Bind(b + 2, e.seq).Bind(b + 3, static_cast<int64_t>(e.type));
       ins.Bind(b + 4, ToMicros(e.at)).Bind(b + 5, e.attempt).Bind(b + 6, std::string_view(e.data));
@@ -102,7 +112,7 @@ Status FlushEvents(WriteCtx& ctx) {
     JT_RETURN_IF_ERROR(ins.Run());
     i += static_cast<std::size_t>(rows);
   }
-  ctx.events_written = i;
+  ctx.events_written = events.size();
   return Status::Ok();
 }
 

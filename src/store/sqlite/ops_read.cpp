@@ -2,6 +2,7 @@
 // read transaction so they see one snapshot.
 #include <string>
 
+#include "store/rules.hpp"
 #include "store/sqlite/ops.hpp"
 
 namespace jobtape::store::sqlite {
@@ -110,8 +111,9 @@ Result<JobPage> OpList(Db& db, const ListParams& p, std::size_t max_bytes) {
 Result<TapePage> OpTapeRead(Db& db, const TapeReadParams& p, std::size_t max_bytes) {
   ReadTxn txn(db);
   TapePage page;
+  std::optional<Event> created;  // seq 1, from the job row (FlushEvents)
   {
-    Stmt& q = db.Prepare("SELECT state, last_seq FROM jobs WHERE id = ?1");
+    Stmt& q = db.Prepare("SELECT state, last_seq, queue, kind, created_at FROM jobs WHERE id = ?1");
     StmtScope scope(q);
     q.Bind(1, p.job_id);
     auto row = q.Step();
@@ -119,6 +121,14 @@ Result<TapePage> OpTapeRead(Db& db, const TapeReadParams& p, std::size_t max_byt
     if (!*row) return Status::NotFound("no job " + std::to_string(p.job_id));
     page.state = static_cast<JobState>(q.Int(0));
     page.last_seq = q.Int(1);
+    if (p.after < 1) {
+      created = Event{p.job_id,
+                      1,
+                      EventType::kCreated,
+                      FromMicros(q.Int(4)),
+                      0,
+                      CreatedData(q.TextView(2), q.TextView(3))};
+    }
   }
   Stmt& q = db.Prepare(
       "SELECT seq, type, at, attempt, data FROM events WHERE job_id = ?1 AND seq > ?2 "
@@ -126,14 +136,27 @@ Result<TapePage> OpTapeRead(Db& db, const TapeReadParams& p, std::size_t max_byt
   StmtScope scope(q);
   q.Bind(1, p.job_id).Bind(2, p.after).Bind(3, p.limit);
   std::size_t bytes = 0;
-  while (bytes < max_bytes) {  // at least one event, however large
+  while (bytes < max_bytes && static_cast<int>(page.events.size()) < p.limit) {
+    // (at least one event, however large)
     auto row = q.Step();
     if (!row.ok()) return row.status();
     if (!*row) break;
-    page.events.push_back(Event{p.job_id, q.Int(0), static_cast<EventType>(q.Int(1)),
+    const Seq seq = q.Int(0);
+    if (created) {
+      // A database written before `created` was served from the row may
+      // hold it; the stored one is the same event.
+      if (seq != 1) {
+        bytes += created->data.size();
+        page.events.push_back(std::move(*created));
+        if (static_cast<int>(page.events.size()) >= p.limit || bytes >= max_bytes) break;
+      }
+      created.reset();
+    }
+    page.events.push_back(Event{p.job_id, seq, static_cast<EventType>(q.Int(1)),
                                 FromMicros(q.Int(2)), static_cast<int>(q.Int(3)), q.Text(4)});
     bytes += page.events.back().data.size();
   }
+  if (created && page.events.empty()) page.events.push_back(std::move(*created));
   return page;
 }
 

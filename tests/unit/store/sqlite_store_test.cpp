@@ -341,6 +341,91 @@ TEST_F(SqliteStoreTest, LifecycleSmoke) {
   EXPECT_EQ(tape->events[2].seq, 3);
 }
 
+// Counts the stored rows of `job`'s tape with raw SQL (`created` is not stored).
+int64_t StoredEvents(const std::string& path, JobId job) {
+  sqlite3* db = nullptr;
+  EXPECT_EQ(sqlite3_open(path.c_str(), &db), SQLITE_OK);
+  sqlite3_stmt* q = nullptr;
+  EXPECT_EQ(
+      sqlite3_prepare_v2(db, "SELECT count(*) FROM events WHERE job_id = ?1", -1, &q, nullptr),
+      SQLITE_OK);
+  sqlite3_bind_int64(q, 1, job);
+  EXPECT_EQ(sqlite3_step(q), SQLITE_ROW);
+  const int64_t n = sqlite3_column_int64(q, 0);
+  sqlite3_finalize(q);
+  sqlite3_close(db);
+  return n;
+}
+
+TEST_F(SqliteStoreTest, CreatedEventIsServedFromTheJobRowAndPagesKeepTheirLimit) {
+  auto store = OpenOrDie();
+  JobSpec spec = Spec("mail");
+  spec.queue = "outbox";
+  auto e = store->JobsEnqueue({now_, {spec}});
+  ASSERT_TRUE(e.ok()) << e.status().ToString();
+  const JobId id = e->jobs[0].id;
+  EXPECT_EQ(StoredEvents(path_, id), 0);
+  auto created = store->TapeRead({.job_id = id});
+  ASSERT_TRUE(created.ok());
+  ASSERT_EQ(created->events.size(), 1u);
+  const Event& first = created->events[0];
+  EXPECT_EQ(first.seq, 1);
+  EXPECT_EQ(first.type, EventType::kCreated);
+  EXPECT_EQ(first.at, now_);
+  EXPECT_EQ(first.attempt, 0);
+  EXPECT_EQ(first.data, R"({"queue":"outbox","kind":"mail"})");
+
+  auto c = store->JobsClaim({now_, "w1", "", {"outbox"}, 1, std::chrono::seconds(30)});
+  ASSERT_TRUE(c.ok() && c->jobs.size() == 1u);
+  ASSERT_TRUE(store->JobFinish({now_, c->jobs[0].lease, Outcome::Succeeded()}).ok());
+  EXPECT_EQ(StoredEvents(path_, id), 2);  // started, final
+  auto two = store->TapeRead({.job_id = id, .after = 0, .limit = 2});
+  ASSERT_TRUE(two.ok());
+  ASSERT_EQ(two->events.size(), 2u);
+  EXPECT_EQ(two->events[0].seq, 1);
+  EXPECT_EQ(two->events[1].seq, 2);
+  auto one = store->TapeRead({.job_id = id, .after = 0, .limit = 1});
+  ASSERT_TRUE(one.ok());
+  ASSERT_EQ(one->events.size(), 1u);
+  EXPECT_EQ(one->events[0].type, EventType::kCreated);
+  auto rest = store->TapeRead({.job_id = id, .after = 1});
+  ASSERT_TRUE(rest.ok());
+  ASSERT_EQ(rest->events.size(), 2u);
+  EXPECT_EQ(rest->events[0].seq, 2);
+  EXPECT_EQ(rest->events[1].type, EventType::kFinal);
+}
+
+// Databases written before `created` was served from the row hold it as a
+// row; the tape shows it once.
+TEST_F(SqliteStoreTest, StoredCreatedEventOfAnOlderDatabaseIsReadOnce) {
+  JobId id;
+  {
+    auto store = OpenOrDie();
+    auto e = store->JobsEnqueue({now_, {Spec()}});
+    ASSERT_TRUE(e.ok());
+    id = e->jobs[0].id;
+  }
+  {
+    sqlite3* db = nullptr;
+    ASSERT_EQ(sqlite3_open(path_.c_str(), &db), SQLITE_OK);
+    const std::string sql = "INSERT INTO events(job_id, seq, type, at, attempt, data) VALUES (" +
+                            std::to_string(id) + ", 1, 0, " + std::to_string(ToMicros(now_)) +
+                            R"(, 0, '{"queue":"default","kind":"k"}'))";
+    ASSERT_EQ(sqlite3_exec(db, sql.c_str(), nullptr, nullptr, nullptr), SQLITE_OK);
+    sqlite3_close(db);
+  }
+  auto store = OpenOrDie();
+  auto c = store->JobsClaim({now_, "w1", "", {"default"}, 1, std::chrono::seconds(30)});
+  ASSERT_TRUE(c.ok() && c->jobs.size() == 1u);
+  auto tape = store->TapeRead({.job_id = id});
+  ASSERT_TRUE(tape.ok());
+  ASSERT_EQ(tape->events.size(), 2u);
+  EXPECT_EQ(tape->events[0].seq, 1);
+  EXPECT_EQ(tape->events[0].type, EventType::kCreated);
+  EXPECT_EQ(tape->events[1].seq, 2);
+  EXPECT_EQ(tape->events[1].type, EventType::kStarted);
+}
+
 // The writer itself, with requests the public API cannot produce.
 TEST_F(SqliteStoreTest, AThrowingRequestFailsAloneAndItsNeighboursCommit) {
   auto db = Db::Open(path_, Db::Mode::kReadWrite);
