@@ -7,23 +7,6 @@
 namespace jobtape::store::sqlite {
 namespace {
 
-// The running attempt of a job as the lease calls need it.
-struct AttemptRow {
-  JobId id = 0;
-  std::string queue;
-  int attempt = 0;
-  std::string token;
-  int max_attempts = 1;
-  Backoff backoff;
-  std::optional<int64_t> deadline_at;
-  std::optional<int64_t> cancel_deadline_at;
-  int64_t lease_expires_at = 0;
-  Seq last_seq = 0;
-  bool keyed = false;            // has a concurrency key
-  bool queue_limited = false;    // its queue has a max_concurrent
-  std::optional<BatchId> batch;  // set for a batch member
-};
-
 // The columns ReadAttempt() expects.
 #define JT_ATTEMPT_COLUMNS                                                                  \
   "id, queue, attempt, lease_token, max_attempts, backoff_initial_us, backoff_max_us, "     \
@@ -55,8 +38,9 @@ AttemptRow ReadAttempt(const Stmt& q) {
   return a;
 }
 
-// Loads the running attempt `lease` names. kStaleLease unless the job is
-// running that very attempt with that token (R2).
+// Loads the running attempt `lease` names from its row and remembers it
+// (WriterCache). kStaleLease unless the job is running that very attempt with
+// that token (R2).
 Result<AttemptRow> LoadLeased(WriteCtx& ctx, const Lease& lease) {
   Stmt& q = ctx.db.Prepare(kSelectAttempt);
   StmtScope scope(q);
@@ -72,19 +56,72 @@ Result<AttemptRow> LoadLeased(WriteCtx& ctx, const Lease& lease) {
                               " is no longer held (job is on attempt " + std::to_string(a.attempt) +
                               ")");
   }
+  ctx.cache.Remember(a);
   return a;
 }
 
-// The compare-and-set that ends an attempt (?1 id, ?2 attempt, ?3 new state, ?4 retry run_at,
-// ?5 finished_at, ?6 now, ?7 error, ?8 result, ?9 only-if-expired-at). A success sets no
-// column of the ready, due or unsuccessful indexes, and only a keyed job's sets running_key,
-// so SQLite maintains just the indexes the job leaves (schema v3).
+// Whether `queue` has a max_concurrent, remembered (WriterCache).
+Result<bool> QueueLimited(WriteCtx& ctx, const std::string& queue) {
+  if (auto it = ctx.cache.queue_limited.find(queue); it != ctx.cache.queue_limited.end()) {
+    return it->second;
+  }
+  Stmt& q = ctx.db.Prepare("SELECT max_concurrent IS NOT NULL FROM queues WHERE name = ?1");
+  StmtScope scope(q);
+  q.Bind(1, std::string_view(queue));
+  auto row = q.Step();
+  if (!row.ok()) return row.status();
+  const bool limited = *row && q.Int(0) != 0;
+  ctx.cache.queue_limited.emplace(queue, limited);
+  return limited;
+}
+
+// Runs `op` (a lease-fenced write) on the attempt `lease` names. The writer's
+// remembered copy is tried first, which saves reading the row back: `op`'s
+// compare-and-set covers every field of it that can change while the
+// attempt runs (WriterCache), and `op` returns kStaleLease, having written
+// nothing, when that matches no row. Then, or without a remembered copy,
+// `op` runs on the row as read, where kStaleLease is the answer.
+template <typename Op>
+auto WithAttempt(WriteCtx& ctx, const Lease& lease, Op op)
+    -> decltype(op(std::declval<const AttemptRow&>())) {
+  if (auto it = ctx.cache.attempts.find(lease.job_id); it != ctx.cache.attempts.end()) {
+    if (it->second.attempt == lease.attempt && TokensEqual(it->second.token, lease.token)) {
+      AttemptRow a = it->second;  // `op` may change the cache
+      auto limited = QueueLimited(ctx, a.queue);
+      if (!limited.ok()) return limited.status();
+      a.queue_limited = *limited;
+      auto r = op(a);
+      if (r.ok() || r.status().code() != ErrorCode::kStaleLease) return r;
+    }
+    ctx.cache.attempts.erase(lease.job_id);
+  }
+  auto a = LoadLeased(ctx, lease);
+  if (!a.ok()) return a.status();
+  return op(*a);
+}
+
+// The compare-and-set of every write to a running attempt (?1 id, ?2 attempt, ?10 last_seq,
+// ?11 deadline_at, ?12 cancel_deadline_at): the fields that can change while it runs, bar
+// the lease's expiry, which no write takes from the writer's copy.
+#define JT_ATTEMPT_CAS                                                                       \
+  " WHERE id = ?1 AND state = 2 AND attempt = ?2 AND last_seq = ?10 AND deadline_at IS ?11 " \
+  "AND cancel_deadline_at IS ?12"
+
+// Binds ?1, ?2 and ?10..?12 of a statement with JT_ATTEMPT_CAS to what `a` says.
+void BindAttemptCas(Stmt& s, const AttemptRow& a) {
+  s.Bind(1, a.id).Bind(2, a.attempt);
+  s.Bind(10, a.last_seq).BindOpt(11, a.deadline_at).BindOpt(12, a.cancel_deadline_at);
+}
+
+// Ends an attempt (?3 new state, ?4 retry run_at, ?5 finished_at, ?6 now, ?7 error, ?8 result,
+// ?9 only-if-expired-at). A success sets no column of the ready, due or unsuccessful indexes,
+// and only a keyed job's sets running_key, so SQLite maintains just the indexes the job
+// leaves (schema v3).
 #define JT_END_ATTEMPT_SET                                                                       \
   "UPDATE jobs SET state = ?3, finished_at = ?5, updated_at = ?6, lease_token = NULL, "          \
   "lease_expires_at = NULL, deadline_at = NULL, cancel_deadline_at = NULL, last_seq = last_seq " \
   "+ 1, error = CASE WHEN ?7 IS NULL THEN error ELSE ?7 END, result = ?8"
-#define JT_END_ATTEMPT_WHERE \
-  " WHERE id = ?1 AND state = 2 AND attempt = ?2 AND (?9 IS NULL OR lease_expires_at <= ?9)"
+#define JT_END_ATTEMPT_WHERE JT_ATTEMPT_CAS " AND (?9 IS NULL OR lease_expires_at <= ?9)"
 constexpr const char* kEndSucceeded = JT_END_ATTEMPT_SET JT_END_ATTEMPT_WHERE;
 constexpr const char* kEndSucceededKeyed =
     JT_END_ATTEMPT_SET ", running_key = NULL" JT_END_ATTEMPT_WHERE;
@@ -95,10 +132,10 @@ constexpr const char* kEndOther = JT_END_ATTEMPT_SET
 #undef JT_END_ATTEMPT_SET
 #undef JT_END_ATTEMPT_WHERE
 
-// Ends the running attempt `a` with `outcome`: one compare-and-set on
-// (state, attempt) plus the attempt_failed or final event (R1, R2).
-// With `only_if_expired` (the reaper) the update also requires the lease to
-// have run out at `now`, so a lease renewed in between is never reaped.
+// Ends the running attempt `a` with `outcome`: one compare-and-set plus the
+// attempt_failed or final event (R1, R2). With `only_if_expired` (the reaper)
+// the update also requires the lease to have run out at `now`, so a lease
+// renewed in between is never reaped.
 Result<FinishResult> EndAttempt(WriteCtx& ctx, const AttemptRow& a, const Outcome& outcome,
                                 TimePoint now, bool only_if_expired = false) {
   AttemptView view{a.attempt, a.max_attempts, a.backoff, a.cancel_deadline_at.has_value()};
@@ -107,13 +144,15 @@ Result<FinishResult> EndAttempt(WriteCtx& ctx, const AttemptRow& a, const Outcom
   Stmt& up = ctx.db.Prepare(end.state != JobState::kSucceeded ? kEndOther
                             : a.keyed                         ? kEndSucceededKeyed
                                                               : kEndSucceeded);
-  up.BindOpt(9, only_if_expired ? std::optional<int64_t>(ToMicros(now)) : std::nullopt);
-  up.Bind(1, a.id).Bind(2, a.attempt).Bind(3, static_cast<int64_t>(end.state));
+  BindAttemptCas(up, a);
+  up.Bind(3, static_cast<int64_t>(end.state));
   up.BindOpt(4, terminal ? std::nullopt : std::optional<int64_t>(ToMicros(end.run_at)));
   up.BindOpt(5, terminal ? std::optional<int64_t>(ToMicros(now)) : std::nullopt);
   up.Bind(6, ToMicros(now)).BindTextOrNull(7, end.error).BindTextOrNull(8, end.result);
+  up.BindOpt(9, only_if_expired ? std::optional<int64_t>(ToMicros(now)) : std::nullopt);
   JT_RETURN_IF_ERROR(up.Run());
   if (ctx.db.Changes() != 1) return Status::StaleLease("attempt already ended");
+  ctx.cache.attempts.erase(a.id);
   Seq seq = a.last_seq + 1;
   JT_RETURN_IF_ERROR(
       InsertEvent(ctx, a.id, seq, end.event, now, a.attempt, std::move(end.event_data)));
@@ -143,40 +182,45 @@ Result<FinishResult> EndAttempt(WriteCtx& ctx, const AttemptRow& a, const Outcom
 }  // namespace
 
 Result<HeartbeatResult> OpHeartbeat(WriteCtx& ctx, const HeartbeatParams& p) {
-  auto a = LoadLeased(ctx, p.lease);
-  if (!a.ok()) return a.status();
-  // The lease never outlives the runtime backstop or a cancel's grace (R5, R8).
-  int64_t expires = ToMicros(p.now + p.lease_ttl);
-  if (a->deadline_at) expires = std::min(expires, *a->deadline_at);
-  if (a->cancel_deadline_at) expires = std::min(expires, *a->cancel_deadline_at);
-  if (expires <= ToMicros(p.now)) {
-    return Status::StaleLease("the attempt is past its deadline and will be reclaimed");
-  }
-  Stmt& up = ctx.db.Prepare(
-      "UPDATE jobs SET lease_expires_at = ?3 WHERE id = ?1 AND state = 2 AND attempt = ?2");
-  up.Bind(1, a->id).Bind(2, a->attempt).Bind(3, expires);
-  JT_RETURN_IF_ERROR(up.Run());
-  return HeartbeatResult{FromMicros(expires), a->cancel_deadline_at.has_value()};
+  return WithAttempt(ctx, p.lease, [&](const AttemptRow& a) -> Result<HeartbeatResult> {
+    // The lease never outlives the runtime backstop or a cancel's grace (R5, R8).
+    int64_t expires = ToMicros(p.now + p.lease_ttl);
+    if (a.deadline_at) expires = std::min(expires, *a.deadline_at);
+    if (a.cancel_deadline_at) expires = std::min(expires, *a.cancel_deadline_at);
+    if (expires <= ToMicros(p.now)) {
+      return Status::StaleLease("the attempt is past its deadline and will be reclaimed");
+    }
+    Stmt& up = ctx.db.Prepare("UPDATE jobs SET lease_expires_at = ?3" JT_ATTEMPT_CAS);
+    BindAttemptCas(up, a);
+    up.Bind(3, expires);
+    JT_RETURN_IF_ERROR(up.Run());
+    if (ctx.db.Changes() != 1) return Status::StaleLease("the attempt changed");
+    return HeartbeatResult{FromMicros(expires), a.cancel_deadline_at.has_value()};
+  });
 }
 
 Result<AppendResult> OpAppend(WriteCtx& ctx, const AppendParams& p) {
-  auto a = LoadLeased(ctx, p.lease);
-  if (!a.ok()) return a.status();
-  Seq seq = a->last_seq;
-  for (const NewEvent& e : p.events) {
-    JT_RETURN_IF_ERROR(InsertEvent(ctx, a->id, ++seq, e.type, p.now, a->attempt, e.data));
-  }
-  Stmt& up =
-      ctx.db.Prepare("UPDATE jobs SET last_seq = ?3 WHERE id = ?1 AND state = 2 AND attempt = ?2");
-  up.Bind(1, a->id).Bind(2, a->attempt).Bind(3, seq);
-  JT_RETURN_IF_ERROR(up.Run());
-  return AppendResult{seq};
+  return WithAttempt(ctx, p.lease, [&](const AttemptRow& a) -> Result<AppendResult> {
+    const Seq last = a.last_seq + static_cast<Seq>(p.events.size());
+    Stmt& up = ctx.db.Prepare("UPDATE jobs SET last_seq = ?3" JT_ATTEMPT_CAS);
+    BindAttemptCas(up, a);
+    up.Bind(3, last);
+    JT_RETURN_IF_ERROR(up.Run());
+    if (ctx.db.Changes() != 1) return Status::StaleLease("the attempt changed");
+    Seq seq = a.last_seq;
+    for (const NewEvent& e : p.events) {
+      JT_RETURN_IF_ERROR(InsertEvent(ctx, a.id, ++seq, e.type, p.now, a.attempt, e.data));
+    }
+    if (auto it = ctx.cache.attempts.find(a.id); it != ctx.cache.attempts.end()) {
+      it->second.last_seq = last;
+    }
+    return AppendResult{last};
+  });
 }
 
 Result<FinishResult> OpFinish(WriteCtx& ctx, const FinishParams& p) {
-  auto a = LoadLeased(ctx, p.lease);
-  if (!a.ok()) return a.status();
-  return EndAttempt(ctx, *a, p.outcome, p.now);
+  return WithAttempt(ctx, p.lease,
+                     [&](const AttemptRow& a) { return EndAttempt(ctx, a, p.outcome, p.now); });
 }
 
 Result<std::vector<Result<FinishResult>>> OpFinishMany(WriteCtx& ctx,

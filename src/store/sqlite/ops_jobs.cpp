@@ -185,7 +185,30 @@ struct Picked {
   Seq last_seq = 0;
   std::optional<Duration> timeout;
   bool keyed = false;  // has a concurrency key
+  // For the writer's copy of the attempt (WriterCache), which saves its
+  // finish reading the row back.
+  int max_attempts = 1;
+  Backoff backoff;
+  std::optional<BatchId> batch;
 };
+
+// The columns of a picked job's row that ReadPicked() expects, from `first`.
+#define JT_PICKED_ROW_COLUMNS(col) \
+  col("attempt") ", " col("last_seq") ", " col("timeout_us") ", " col("max_attempts") \
+      ", " col("backoff_initial_us") ", " col("backoff_max_us") ", "                  \
+      col("backoff_multiplier") ", " col("backoff_jitter") ", " col("batch")
+
+void ReadPicked(const Stmt& q, int first, Picked& p) {
+  p.attempt = static_cast<int>(q.Int(first));
+  p.last_seq = q.Int(first + 1);
+  if (!q.IsNull(first + 2)) p.timeout = Duration(q.Int(first + 2));
+  p.max_attempts = static_cast<int>(q.Int(first + 3));
+  p.backoff.initial = Duration(q.Int(first + 4));
+  p.backoff.max = Duration(q.Int(first + 5));
+  p.backoff.multiplier = q.Real(first + 6);
+  p.backoff.jitter = q.Real(first + 7);
+  p.batch = q.OptInt(first + 8);
+}
 
 // Picks up to `want` ready jobs of `queue` in dispatch order, skipping jobs
 // whose concurrency key is at its limit. `key_running` carries the running
@@ -209,11 +232,12 @@ Result<std::vector<Picked>> PickCandidates(WriteCtx& ctx, const std::string& que
     // An unkeyed job's attempt, last_seq and timeout come from its row in the
     // same step (the CASE reads the row only then, so walking past key-blocked
     // jobs still reads the covering index alone): one statement fewer per job.
+#define JT_UNKEYED(column) "CASE WHEN concurrency_key IS NULL THEN " column " END"
     Stmt& q = ctx.db.Prepare(
-        "SELECT id, concurrency_key, concurrency_limit, CASE WHEN concurrency_key IS NULL THEN "
-        "attempt END, CASE WHEN concurrency_key IS NULL THEN last_seq END, CASE WHEN "
-        "concurrency_key IS NULL THEN timeout_us END, run_at FROM jobs INDEXED BY jobs_ready "
-        "WHERE queue = ?1 AND ready = 1 ORDER BY priority DESC, run_at, id LIMIT ?2");
+        "SELECT id, concurrency_key, concurrency_limit, run_at, " JT_PICKED_ROW_COLUMNS(
+            JT_UNKEYED) " FROM jobs INDEXED BY jobs_ready WHERE queue = ?1 AND ready = 1 "
+                        "ORDER BY priority DESC, run_at, id LIMIT ?2");
+#undef JT_UNKEYED
     StmtScope scope(q);
     q.Bind(1, std::string_view(queue)).Bind(2, kMaxClaimScan);
     Stmt& count_key = ctx.db.Prepare(
@@ -222,7 +246,7 @@ Result<std::vector<Picked>> PickCandidates(WriteCtx& ctx, const std::string& que
       auto row = q.Step();
       if (!row.ok()) return row.status();
       if (!*row) break;
-      if (const TimePoint run_at = FromMicros(q.Int(6)); run_at > now) {
+      if (const TimePoint run_at = FromMicros(q.Int(3)); run_at > now) {
         if (!not_due_yet || run_at < *not_due_yet) not_due_yet = run_at;
         continue;
       }
@@ -238,16 +262,18 @@ Result<std::vector<Picked>> PickCandidates(WriteCtx& ctx, const std::string& que
         if (it->second >= q.Int(2)) continue;
         it->second++;
         keyed.push_back(picked.size());
-        picked.push_back(Picked{q.Int(0), 0, 0, std::nullopt, true});
+        picked.push_back(Picked{.id = q.Int(0), .keyed = true});
         continue;
       }
-      Picked p{q.Int(0), static_cast<int>(q.Int(3)), q.Int(4), std::nullopt, false};
-      if (!q.IsNull(5)) p.timeout = Duration(q.Int(5));
+      Picked p{.id = q.Int(0)};
+      ReadPicked(q, 4, p);
       picked.push_back(p);
     }
   }
   if (keyed.empty()) return picked;
-  Stmt& get = ctx.db.Prepare("SELECT attempt, last_seq, timeout_us FROM jobs WHERE id = ?1");
+#define JT_PLAIN(column) column
+  Stmt& get = ctx.db.Prepare("SELECT " JT_PICKED_ROW_COLUMNS(JT_PLAIN) " FROM jobs WHERE id = ?1");
+#undef JT_PLAIN
   for (std::size_t i : keyed) {
     Picked& p = picked[i];
     StmtScope scope(get);
@@ -255,9 +281,7 @@ Result<std::vector<Picked>> PickCandidates(WriteCtx& ctx, const std::string& que
     auto row = get.Step();
     if (!row.ok()) return row.status();
     if (!*row) return Status::Internal("picked job " + std::to_string(p.id) + " vanished");
-    p.attempt = static_cast<int>(get.Int(0));
-    p.last_seq = get.Int(1);
-    if (!get.IsNull(2)) p.timeout = Duration(get.Int(2));
+    ReadPicked(get, 0, p);
   }
   return picked;
 }
@@ -309,6 +333,19 @@ Result<ClaimedJob> StartAttempt(WriteCtx& ctx, const ClaimParams& p, const std::
   JT_RETURN_IF_ERROR(InsertEvent(ctx, job.id, c.job.last_seq, EventType::kStarted, p.now,
                                  c.job.attempt, StartedData(c.job.attempt, p.worker_id, expires)));
   ctx.fx.Move(queue, JobState::kQueued, JobState::kRunning);
+  AttemptRow remembered{
+      .id = job.id,
+      .queue = queue,
+      .attempt = c.job.attempt,
+      .token = c.lease.token,
+      .max_attempts = job.max_attempts,
+      .backoff = job.backoff,
+      .deadline_at = deadline ? std::optional<int64_t>(ToMicros(*deadline)) : std::nullopt,
+      .lease_expires_at = ToMicros(expires),
+      .last_seq = c.job.last_seq,
+      .keyed = job.keyed,
+      .batch = job.batch};
+  ctx.cache.Remember(std::move(remembered));
   return c;
 }
 
@@ -371,6 +408,7 @@ Result<ClaimResult> OpClaim(WriteCtx& ctx, const ClaimParams& p) {
     if (!seen.insert(queue).second) continue;
     auto settings = LoadQueueSettings(ctx.db, queue);
     if (!settings.ok()) return settings.status();
+    ctx.cache.queue_limited.insert_or_assign(queue, settings->max_concurrent.has_value());
     if (settings->paused) continue;
     JT_RETURN_IF_ERROR(PromoteDue(ctx, queue, p.now));
     if (settings->max_concurrent) {
@@ -430,6 +468,7 @@ Result<CancelResult> OpCancel(WriteCtx& ctx, const CancelParams& p) {
   CancelResult out;
   out.state = state;
   if (IsTerminal(state)) return out;  // a no-op on a terminal job
+  ctx.cache.attempts.erase(p.id);     // (its compare-and-sets would miss it anyway)
   std::string reason = p.reason.empty() ? "cancelled by request" : p.reason;
   if (state == JobState::kRunning) {
     out.cancel_requested = true;
@@ -496,6 +535,7 @@ Result<QueueInfo> OpQueueUpdate(WriteCtx& ctx, const QueueUpdateParams& p) {
     up.Bind(3, ToMicros(p.now));
     JT_RETURN_IF_ERROR(up.Run());
   }
+  ctx.cache.queue_limited.erase(p.name);
   auto settings = LoadQueueSettings(ctx.db, p.name);
   if (!settings.ok()) return settings.status();
   QueueInfo info;

@@ -72,7 +72,7 @@ void Writer::RunBatch(std::vector<std::unique_ptr<WriteRequest>>& batch) {
       r->Fail(begin);
     return;
   }
-  WriteCtx ctx{*db_, fx_, rng_};
+  WriteCtx ctx{*db_, fx_, rng_, cache_};
   Stmt& savepoint = db_->Prepare("SAVEPOINT r");
   Stmt& release = db_->Prepare("RELEASE r");
   Stmt& rollback_to = db_->Prepare("ROLLBACK TO r");
@@ -113,6 +113,7 @@ void Writer::RunBatch(std::vector<std::unique_ptr<WriteRequest>>& batch) {
   Status commit = db_->Exec("COMMIT");
   if (!commit.ok()) {
     (void)db_->Exec("ROLLBACK");
+    cache_.Clear();  // it may describe what was rolled back
     for (auto& r : batch) {
       if (r) r->Fail(commit);
     }

@@ -25,6 +25,7 @@
 
 #include "core/event.hpp"
 #include "store/sqlite/db.hpp"
+#include "store/sqlite/writer_cache.hpp"
 #include "store/store.hpp"
 
 namespace jobtape::store::sqlite {
@@ -65,6 +66,7 @@ struct WriteCtx {
   Db& db;
   TxnEffects& fx;
   std::mt19937_64& rng;
+  WriterCache& cache;
   // fx.events[0, events_written) are in the events table; the rest were
   // appended by the running request and are written by FlushEvents.
   std::size_t events_written = 0;
@@ -131,6 +133,7 @@ class Writer {
   std::function<void(TxnEffects&)> publish_;
   std::mt19937_64 rng_;  // writer thread only
   TxnEffects fx_;        // writer thread only
+  WriterCache cache_;    // writer thread only
 
   mutable std::mutex mu_;
   std::condition_variable cv_;
