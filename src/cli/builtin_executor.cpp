@@ -50,6 +50,12 @@ Result<std::unique_ptr<BuiltinExecutor>> BuiltinExecutor::Create(
   exec::ExecutorOptions options;
   options.node_id = node_id;
   options.slots = config.executor_slots;
+  options.lease_ttl = config.executor_lease;
+  // Two renewals may fail before the lease runs out.
+  options.heartbeat_interval = config.executor_lease / 3;
+  options.output_limits.lines_per_second = config.executor_log_lines_per_second;
+  options.output_limits.burst_lines = config.executor_log_burst_lines;
+  options.output_limits.max_total_bytes = config.executor_log_max_bytes;
   options.registry = &snapshots;
   options.ledger = b->ledger_.get();
   const std::string dir = config.kinds_dir;

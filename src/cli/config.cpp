@@ -171,6 +171,22 @@ const std::vector<Option>& Options() {
        Text(&ServerConfig::kinds_dir)},
       {{"executor_slots", "Jobs the built-in executor runs at once, over all kinds. Default 8"},
        Number(&ServerConfig::executor_slots)},
+      {{"executor_lease_ms",
+        "Lease of each attempt the built-in executor runs, renewed every third of it while "
+        "the command runs (1000..3600000). Default 30000"},
+       Millis(&ServerConfig::executor_lease)},
+      {{"executor_log_lines_per_second",
+        "Output lines per second one attempt may put on the tape after its burst (> 0, "
+        "fractions allowed); the rest are dropped and counted in one notice. Default 100"},
+       Number(&ServerConfig::executor_log_lines_per_second)},
+      {{"executor_log_burst_lines",
+        "Output lines one attempt may put on the tape at once before the rate applies (>= 1). "
+        "Default 1000"},
+       Number(&ServerConfig::executor_log_burst_lines)},
+      {{"executor_log_max_bytes",
+        "Output bytes one attempt may put on the tape in total (>= 1); later lines are "
+        "dropped and counted in one notice. Default 10485760"},
+       Number(&ServerConfig::executor_log_max_bytes)},
       {{"node_id",
         "This node's id, stamped on the attempts its executor runs so a restart can "
         "recover them. Default: read from (or created in) <data_dir>/node_id"},
@@ -252,10 +268,14 @@ Status LoadConfigFile(const std::string& file, ServerConfig& config) {
       text = *s;
     } else if (auto b = value.value<bool>(); b && value.is_boolean()) {
       text = *b ? "true" : "false";
+    } else if (auto d = value.value<double>(); d && value.is_floating_point()) {
+      char buf[64];
+      auto [end, ec] = std::to_chars(buf, buf + sizeof buf, *d);
+      text.assign(buf, ec == std::errc() ? end : buf);
     } else if (auto i = value.value<int64_t>()) {
       text = std::to_string(*i);
     } else {
-      return Invalid(key, "must be a string, an integer or a boolean");
+      return Invalid(key, "must be a string, a number or a boolean");
     }
     JT_RETURN_IF_ERROR(SetConfigOption(key, text, config));
   }
@@ -338,6 +358,14 @@ Status ValidateConfig(const ServerConfig& c) {
   if (c.executor_slots < 1 || c.executor_slots > 4096) {
     return Invalid("executor_slots", "must be 1..4096");
   }
+  if (c.executor_lease < std::chrono::seconds(1) || c.executor_lease > std::chrono::hours(1)) {
+    return Invalid("executor_lease_ms", "must be between 1000 and 3600000");
+  }
+  if (!(c.executor_log_lines_per_second > 0) || c.executor_log_lines_per_second > 1e9) {
+    return Invalid("executor_log_lines_per_second", "must be above 0 (and at most 1e9)");
+  }
+  if (c.executor_log_burst_lines < 1) return Invalid("executor_log_burst_lines", "must be >= 1");
+  if (c.executor_log_max_bytes < 1) return Invalid("executor_log_max_bytes", "must be >= 1");
   if (!c.node_id.empty()) JT_RETURN_IF_ERROR(ValidateNodeId(c.node_id));
   for (std::size_t i = 0; i < c.tokens.size(); ++i) {
     const TokenConfig& t = c.tokens[i];

@@ -60,6 +60,14 @@ struct ServerConfig {
   // The built-in executor: runs the kinds defined in kinds_dir (empty: off).
   std::string kinds_dir;
   int executor_slots = 8;
+  // The lease each attempt holds; renewed every third of it while the child
+  // runs (R5). exec::kDefaultExecutorLease.
+  std::chrono::milliseconds executor_lease{30'000};
+  // Caps on one attempt's output (exec::OutputLimits): a token bucket of
+  // burst lines refilled at lines_per_second, and kept bytes in total.
+  double executor_log_lines_per_second = 100.0;
+  std::size_t executor_log_burst_lines = 1000;
+  std::size_t executor_log_max_bytes = 10 * 1024 * 1024;
   // This node's identity (empty: <data_dir>/node_id, created at first start).
   std::string node_id;
 

@@ -282,10 +282,30 @@ void Worker::State::HandlerLoop() {
       job->phase = ActiveJob::Phase::kRunning;
       ++running;
     }
+    if (options.hooks.before_handler) {
+      options.hooks.before_handler(job->claimed, job->stop.get_token());
+    }
+    if (SkipLocally(job)) continue;
     JobResult outcome = Execute(job, client);
     std::lock_guard<std::mutex> lock(mu);
     FinishLocked(job, std::move(outcome), true);
   }
+}
+
+bool Worker::State::SkipLocally(const JobPtr& job) {
+  std::lock_guard<std::mutex> lock(mu);
+  // Only a cancel request or a lost lease can have stopped a job no handler
+  // has seen yet (a shutdown stops running handlers only).
+  const StopReason why = job->reason.load();
+  if (why != StopReason::kCancelRequested && why != StopReason::kLeaseLost) return false;
+  --running;
+  // A lost job's outcome is dropped by the completer; a cancelled one's
+  // failure ends it cancelled on the server (any failure after a cancel
+  // request does), never retried.
+  FinishLocked(job, JobResult::Failure("cancelled", "cancelled before its handler started", false),
+               false);
+  BumpLocked(&WorkerCounters::skipped);
+  return true;
 }
 
 JobResult Worker::State::Execute(const JobPtr& job, Client& client) {

@@ -8,7 +8,11 @@
 //               smaller) and queues the leased jobs for the handlers.
 //   handlers    `concurrency` threads; each runs one job at a time through
 //               its kind's Handler. A job's progress and log lines are
-//               appended from its handler thread.
+//               appended from its handler thread. A job whose cancel was
+//               requested, or whose lease was lost, before a handler took it
+//               is never handed to its handler: a cancelled one is failed
+//               (which the server ends as cancelled, not retried), a lost
+//               one is dropped (counters().skipped).
 //   heartbeater one thread; renews the lease of every job this worker holds —
 //               queued, running, or finished and waiting for its completion
 //               to be acknowledged (R5: the lease is held until complete) —
@@ -82,6 +86,10 @@ struct WorkerHooks {
   // On the completer thread, before it ends `n` attempts whose handlers have
   // returned (their leases are still heartbeated while the hook blocks).
   std::function<void(std::size_t n)> before_finish;
+  // On a handler thread, after it took `job` from the local queue and before
+  // it checks whether the job was cancelled or lost meanwhile (its heartbeats
+  // go on while the hook blocks; `stop` is the job's stop token).
+  std::function<void(const ClaimedJob& job, std::stop_token stop)> before_handler;
 };
 
 struct WorkerOptions {
@@ -215,6 +223,7 @@ struct WorkerCounters {
   int64_t lost_leases = 0;        // jobs whose lease was lost, or whose finish could not be
                                   // delivered (each counted once)
   int64_t heartbeats = 0;         // renewals acknowledged
+  int64_t skipped = 0;            // jobs cancelled or lost before a handler started them
 };
 
 class Worker {

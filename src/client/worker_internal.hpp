@@ -84,6 +84,10 @@ struct Worker::State {
   // Queues freshly claimed jobs for the handlers (or, when stopping, for the
   // completer as `worker_shutdown`).
   void Admit(std::vector<ClaimedJob> claimed, SteadyClock::time_point sent);
+  // A job cancelled or lost while it waited for a handler thread is never
+  // handed to its handler: finished as cancelled, or dropped (lost). True if
+  // so (the job is then with the completer).
+  bool SkipLocally(const JobPtr& job);
   JobResult Execute(const JobPtr& job, Client& client);
   // Hands a job whose handler returned (or never ran) to the completer.
   void FinishLocked(const JobPtr& job, JobResult outcome, bool ran);

@@ -6,42 +6,11 @@
 
 #include "core/limits.hpp"
 #include "exec/attempt.hpp"
+#include "exec/executor_attempt.hpp"
 #include "exec/executor_events.hpp"
 #include "exec/protocol.hpp"
 
 namespace jobtape::exec {
-
-// One running attempt. Fields after `limiter` are guarded by Executor::mu_.
-struct Executor::Attempt {
-  Attempt(store::ClaimedJob c, std::shared_ptr<const KindSet> k, const KindSpec* s, Clock& clock,
-          const OutputLimits& limits)
-      : claimed(std::move(c)), kinds(std::move(k)), kind(s), limiter(clock, limits) {}
-
-  const store::ClaimedJob claimed;
-  const std::shared_ptr<const KindSet> kinds;  // keeps `kind` alive
-  const KindSpec* const kind;
-  OutputLimiter limiter;  // used on the runner's supervisor thread only
-
-  ChildId child = 0;               // 0 until Spawn returned
-  pid_t pid = 0;                   // the leader (= group id) once it started
-  std::vector<NewEvent> pending;   // events not yet sent
-  std::string result;              // the last `::result`
-  std::optional<Outcome> outcome;  // set when the process exited
-  TimePoint next_heartbeat;
-  bool heartbeat_in_flight = false;
-  bool append_in_flight = false;
-  bool finish_in_flight = false;
-  bool exited = false;
-  bool lost = false;                    // the store no longer honours the lease
-  bool cancel = false;                  // stopping because the job was cancelled
-  bool interrupted = false;             // stopping because the executor stops
-  bool stop_sent = false;               // Terminate() went to the runner
-  std::optional<Duration> stop_wanted;  // asked before the child id was known
-  bool released = false;
-
-  const Lease& lease() const { return claimed.lease; }
-  JobId id() const { return claimed.job.id; }
-};
 
 Executor::Executor(store::Store& store, engine::Dispatcher& dispatcher, Clock& clock,
                    KindRegistry& kinds, ProcessRunner& runner, ExecutorOptions options)
@@ -116,20 +85,6 @@ bool Executor::WaitFor(const std::function<bool(const ExecutorCounters&)>& pred,
   return cv_.wait_for(lock, timeout, [&] { return pred(counters_); });
 }
 
-template <typename T>
-store::Done<T> Executor::Tracked(std::function<void(Result<T>)> f) {
-  {
-    std::lock_guard<std::mutex> lock(mu_);
-    ++calls_in_flight_;
-  }
-  return [this, f = std::move(f)](Result<T> r) {
-    f(std::move(r));
-    std::lock_guard<std::mutex> lock(mu_);
-    --calls_in_flight_;
-    cv_.notify_all();
-  };
-}
-
 // Every notify happens under mu_: once Stop() has seen its condition and
 // returned, no thread may still be about to touch cv_.
 void Executor::Bump(const std::function<void(ExecutorCounters&)>& f) {
@@ -189,11 +144,15 @@ void Executor::Loop() {
     }
     // Woken early by anything that may allow a claim (a slot freed, a claim
     // came back) or by Stop().
+    // Also by a heartbeat's reply: the attempt's next renewal was not known
+    // when `wake` was computed, and may be due before it.
     cv_.wait_until(lock, wake, [&] {
-      return stop_ || (!counters_.claiming && counters_.running < options_.slots &&
-                       !kinds->kinds.empty() && claim_wanted_);
+      return stop_ || heartbeat_answered_ ||
+             (!counters_.claiming && counters_.running < options_.slots && !kinds->kinds.empty() &&
+              claim_wanted_);
     });
     claim_wanted_ = false;
+    heartbeat_answered_ = false;
   }
 }
 
@@ -505,85 +464,14 @@ void Executor::Release(const AttemptPtr& a) {
     std::lock_guard<std::mutex> lock(mu_);
     if (a->released) return;
     a->released = true;
-    attempts_.erase(a->id());
+    // The job may be ours again by now, as a later attempt.
+    auto it = attempts_.find(a->id());
+    if (it != attempts_.end() && it->second == a) attempts_.erase(it);
     if (--running_per_kind_[a->kind->name] == 0) running_per_kind_.erase(a->kind->name);
     --counters_.running;
     claim_wanted_ = true;
     cv_.notify_all();
   }
-}
-
-void Executor::Heartbeat(const AttemptPtr& a) {
-  store_.LeaseHeartbeatAsync(
-      {clock_.Now(), a->lease(), options_.lease_ttl},
-      Tracked<store::HeartbeatResult>([this, a](Result<store::HeartbeatResult> r) {
-        bool cancel = false;
-        {
-          std::lock_guard<std::mutex> lock(mu_);
-          a->heartbeat_in_flight = false;
-          a->next_heartbeat = clock_.Now() + options_.heartbeat_interval;
-          if (r.ok()) {
-            ++counters_.heartbeats;
-            if (r->cancel_requested && !a->cancel && !a->lost) cancel = a->cancel = true;
-          } else if (r.status().code() != ErrorCode::kStaleLease) {
-            ++counters_.store_errors;  // tried again at the next interval
-          }
-        }
-        cv_.notify_all();
-        if (!r.ok() && r.status().code() == ErrorCode::kStaleLease) {
-          LeaseLost(a);
-        } else if (cancel) {
-          RequestStop(a, a->kind->cancel_grace);
-        }
-      }));
-}
-
-void Executor::LeaseLost(const AttemptPtr& a) {
-  ChildId child = 0;
-  {
-    std::lock_guard<std::mutex> lock(mu_);
-    if (a->lost) return;
-    a->lost = true;
-    a->pending.clear();
-    ++counters_.lost_leases;
-    child = a->child;
-    if (child == 0) a->stop_wanted = Duration{0};
-  }
-  if (child != 0) runner_.Kill(child);
-  Pump(a);  // releases the slot once the process is gone
-}
-
-void Executor::RequestStop(const AttemptPtr& a, Duration grace) {
-  ChildId child = 0;
-  {
-    std::lock_guard<std::mutex> lock(mu_);
-    if (a->stop_sent || a->exited) return;
-    if (a->child == 0) {
-      a->stop_wanted = grace;
-      return;
-    }
-    a->stop_sent = true;
-    child = a->child;
-  }
-  runner_.Terminate(child, grace);
-}
-
-void Executor::OnEvents(const std::vector<Event>& events) {
-  std::vector<AttemptPtr> cancelled;
-  {
-    std::lock_guard<std::mutex> lock(mu_);
-    for (const Event& e : events) {
-      if (e.type != EventType::kCancelRequested) continue;
-      auto it = attempts_.find(e.job_id);
-      if (it == attempts_.end()) continue;
-      const AttemptPtr& a = it->second;
-      if (a->lease().attempt != e.attempt || a->cancel || a->lost) continue;
-      a->cancel = true;
-      cancelled.push_back(a);
-    }
-  }
-  for (const AttemptPtr& a : cancelled)
-    RequestStop(a, a->kind->cancel_grace);
 }
 
 }  // namespace jobtape::exec

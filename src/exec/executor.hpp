@@ -18,14 +18,20 @@
 //
 // Cancellation (R8): the executor observes the store (StoreObserver): a
 // `cancel_requested` event for one of its attempts sends SIGTERM to the
-// process group at once, SIGKILL after the kind's cancel grace, and the
-// attempt then ends `cancelled`. If the executor were too slow, the store's
-// own grace (folded into the lease) lets the reaper end it. A heartbeat that
-// answers cancel_requested does the same (a cancel from another node).
+// process group at once, SIGKILL after the shorter of the kind's cancel grace
+// and the grace the cancel request gave (its `grace_ms`, counted from the
+// event), and the attempt then ends `cancelled`. The store's grace is folded
+// into the lease: once it is over the reaper ends the attempt, so the group
+// is killed no later than that. A heartbeat that answers cancel_requested
+// does the same (a cancel from another node), bounded by the lease the
+// heartbeat granted, which never runs past the cancel's deadline.
 //
-// A lost lease (heartbeat, append or finish answered stale_lease: the reaper
-// or a cancel ended the attempt) kills the process group and drops its output;
-// nothing more is written for that attempt.
+// A lost lease kills the process group at once (SIGKILL) and drops its
+// output; nothing more is written for that attempt. The lease is lost when a
+// heartbeat, append or finish answers stale_lease, or as soon as the
+// executor sees someone else end the attempt: a `final` of the job, an
+// `attempt_failed` of the attempt or a `started` of a later one that it did
+// not write itself (the reaper, a cancel past its grace).
 //
 // Output: `::progress` lines become progress events, other lines log events
 // (stdout and stderr), capped per attempt by an OutputLimiter whose cap hits
@@ -181,6 +187,7 @@ class Executor final : public store::StoreObserver {
   std::map<std::string, int> running_per_kind_;  // GUARDED_BY(mu_)
   engine::ClaimTicket claim_ticket_ = 0;         // GUARDED_BY(mu_)
   bool claim_wanted_ = true;                     // GUARDED_BY(mu_): a reason to claim again
+  bool heartbeat_answered_ = false;              // GUARDED_BY(mu_): wakes Loop to reschedule
   int calls_in_flight_ = 0;    // GUARDED_BY(mu_): store calls whose completion has not finished
   ExecutorCounters counters_;  // GUARDED_BY(mu_)
   bool started_ = false;       // GUARDED_BY(mu_)

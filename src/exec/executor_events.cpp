@@ -34,4 +34,13 @@ NewEvent TruncationEvent(const TruncationNotice& notice) {
   return {EventType::kLog, boost::json::serialize(o)};
 }
 
+std::optional<Duration> CancelRequestGrace(const Event& event) {
+  boost::system::error_code ec;
+  boost::json::value v = boost::json::parse(event.data, ec);
+  if (ec || !v.is_object()) return std::nullopt;
+  const boost::json::value* ms = v.as_object().if_contains("grace_ms");
+  if (ms == nullptr || !ms->is_int64() || ms->as_int64() < 0) return std::nullopt;
+  return std::chrono::milliseconds(ms->as_int64());
+}
+
 }  // namespace jobtape::exec

@@ -6,6 +6,7 @@
 // Tests wait on the worker's counters (Worker::WaitFor), on gates the
 // handlers open, and on tapes; every wait is bounded by kGuard so that a bug
 // fails the test instead of hanging it. Nothing sleeps.
+#include <atomic>
 #include <condition_variable>
 #include <future>
 #include <mutex>
@@ -345,6 +346,52 @@ TEST_F(WorkerSdkTest, CancelWhileRunningStopsTheHandlerAndEndsCancelled) {
   EXPECT_NE(tape.back().data.find(R"("state":"cancelled")"), std::string::npos) << tape.back().data;
   EXPECT_EQ(tape[tape.size() - 2].type, EventType::kLog);  // "stopping", before the final
   EXPECT_EQ(tape[tape.size() - 2].data, R"({"line":"stopping"})");
+}
+
+// A cancel that reaches a job after its claim but before a handler took it
+// from the local queue (the hook holds it there until the worker has learnt
+// of the cancel): with a grace, from the heartbeat's cancel_requested; with
+// none, possibly as a lost lease once the reaper ended it. Fails if either
+// handler ran, or a tape does not end in exactly one final = cancelled.
+TEST_F(WorkerSdkTest, JobCancelledWhileQueuedLocallyNeverReachesItsHandler) {
+  WorkerOptions options = Options(1);
+  options.lease_ttl = milliseconds(1'000);  // a heartbeat every ~333 ms
+  std::atomic<int> learnt{0};
+  options.hooks.before_handler = [&](const client::ClaimedJob& job, std::stop_token stop) {
+    Api api(port());
+    // The payload is the cancel request's body.
+    ApiReply r =
+        api.Post("/v1/jobs/" + std::to_string(job.lease.job_id) + "/cancel", job.job.spec.payload);
+    EXPECT_EQ(r.status, 200) << r.body;
+    std::mutex mu;
+    std::condition_variable_any cv;
+    std::unique_lock<std::mutex> lock(mu);
+    cv.wait_for(lock, stop, kGuard, [] { return false; });
+    if (stop.stop_requested()) ++learnt;
+  };
+  Worker worker(ClientOptions(), options);
+  std::atomic<int> called{0};
+  worker.Register("sdk.queued", [&](JobContext&) {
+    ++called;
+    return JobResult::Success();
+  });
+  const JobId with_grace = Submit("sdk.queued", R"({"grace_ms":60000})");
+  const JobId without = Submit("sdk.queued", R"({"grace_ms":0})");
+  RunningWorker running(worker);
+  for (JobId id : {with_grace, without}) {
+    ASSERT_TRUE(WaitForFinal(id).has_value()) << id;
+    EXPECT_EQ(Get(id).state, JobState::kCancelled) << id;
+    std::vector<Event> tape = Tape(id);
+    ASSERT_FALSE(tape.empty());
+    EXPECT_EQ(CountType(tape, EventType::kFinal), 1) << id;
+    EXPECT_EQ(tape.back().type, EventType::kFinal) << id;
+    EXPECT_EQ(CountType(tape, EventType::kAttemptFailed), 0) << id;
+  }
+  ASSERT_TRUE(worker.WaitFor([](const WorkerCounters& c) { return c.skipped == 2; }, kGuard));
+  EXPECT_TRUE(running.StopAndWait().ok());
+  EXPECT_EQ(learnt.load(), 2);
+  EXPECT_EQ(called.load(), 0);
+  EXPECT_EQ(worker.counters().handled, 0);
 }
 
 // The server's runtime backstop reaps a live attempt (R5). Fails if the

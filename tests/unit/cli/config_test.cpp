@@ -68,6 +68,24 @@ TEST(ConfigTest, ReaperRulesAreBooleansFromEverySource) {
   EXPECT_FALSE(c.reap_cancel_grace);  // unchanged
 }
 
+TEST(ConfigTest, ExecutorLeaseAndOutputCapsFromEverySource) {
+  ServerConfig c;
+  ASSERT_TRUE(LoadConfigFile(WriteFile("executor_lease_ms = 1500\n"
+                                       "executor_log_lines_per_second = 0.5\n"
+                                       "executor_log_burst_lines = 20\n"),
+                             c)
+                  .ok());
+  EXPECT_EQ(c.executor_lease.count(), 1500);
+  EXPECT_DOUBLE_EQ(c.executor_log_lines_per_second, 0.5);
+  EXPECT_EQ(c.executor_log_burst_lines, 20u);
+  ASSERT_TRUE(LoadConfigEnv({{"JOBTAPE_EXECUTOR_LOG_MAX_BYTES", "4096"}}, c).ok());
+  EXPECT_EQ(c.executor_log_max_bytes, 4096u);
+  ASSERT_TRUE(SetConfigOption("executor_log_lines_per_second", "2", c).ok());
+  EXPECT_DOUBLE_EQ(c.executor_log_lines_per_second, 2.0);
+  EXPECT_EQ(SetConfigOption("executor_lease_ms", "soon", c).field(), "executor_lease_ms");
+  EXPECT_TRUE(ValidateConfig(c).ok());
+}
+
 TEST(ConfigTest, ErrorsNameTheOption) {
   ServerConfig c;
   Status unknown = LoadConfigFile(WriteFile("lisen = \"x\"\n"), c);
@@ -110,6 +128,18 @@ TEST(ConfigTest, RangesAreChecked) {
   c = ServerConfig();
   c.executor_slots = 0;
   EXPECT_EQ(ValidateConfig(c).field(), "executor_slots");
+  c = ServerConfig();
+  c.executor_lease = std::chrono::milliseconds(999);
+  EXPECT_EQ(ValidateConfig(c).field(), "executor_lease_ms");
+  c = ServerConfig();
+  c.executor_log_lines_per_second = 0;
+  EXPECT_EQ(ValidateConfig(c).field(), "executor_log_lines_per_second");
+  c = ServerConfig();
+  c.executor_log_burst_lines = 0;
+  EXPECT_EQ(ValidateConfig(c).field(), "executor_log_burst_lines");
+  c = ServerConfig();
+  c.executor_log_max_bytes = 0;
+  EXPECT_EQ(ValidateConfig(c).field(), "executor_log_max_bytes");
   c = ServerConfig();
   c.node_id = "has space";
   EXPECT_EQ(ValidateConfig(c).field(), "node_id");
