@@ -15,6 +15,13 @@
 
 namespace jobtape::bench {
 
+// The default --dir of the benchmarks that drive the server: $TMPDIR, else
+// /tmp. It must be on a real disk for the fsyncs to mean anything.
+inline std::string DefaultDir() {
+  const char* tmp = std::getenv("TMPDIR");
+  return tmp && *tmp ? tmp : "/tmp";
+}
+
 class BenchOptions {
  public:
   BenchOptions& Int(const std::string& name, int& out) {

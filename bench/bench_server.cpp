@@ -13,8 +13,9 @@
 #include <cstdio>
 #include <cstdlib>
 #include <filesystem>
-#include <stdexcept>
 #include <string_view>
+
+#include "bench_error.hpp"
 
 extern char** environ;
 
@@ -22,10 +23,6 @@ namespace jobtape::bench {
 namespace {
 
 using Clk = std::chrono::steady_clock;
-
-[[noreturn]] void Die(const std::string& what) {
-  throw std::runtime_error(what);
-}
 
 }  // namespace
 
