@@ -30,15 +30,13 @@
 // Usage: jobtape_bench_delayed [--jobs N] [--spread-ms MS] [--lead-ms MS]
 //                              [--workers W] [--claim-max M]
 //                              [--mode spread|burst|both] [--dir DIR]
-#include <fcntl.h>
-#include <unistd.h>
-
 #include <algorithm>
 #include <atomic>
 #include <chrono>
 #include <condition_variable>
 #include <cstdio>
 #include <cstdlib>
+#include <exception>
 #include <filesystem>
 #include <mutex>
 #include <string>
@@ -47,6 +45,8 @@
 
 #include "bench_options.hpp"
 #include "engine/dispatcher.hpp"
+#include "fdatasync_probe.hpp"
+#include "in_process_engine.hpp"
 #include "store/sqlite/sqlite_store.hpp"
 
 namespace jobtape::bench {
@@ -87,58 +87,6 @@ Args Parse(int argc, char** argv) {
   return a;
 }
 
-// The median time of an 8 KiB overwrite + fdatasync in `dir`: the commit cost
-// that every `started` pays, printed so the figures can be read against it.
-// (The same probe as in http_bench.cpp.)
-double FdatasyncMicros(const std::string& dir) {
-  const std::string path = dir + "/jobtape-bench-delayed-fsync-" + std::to_string(::getpid());
-  int fd = ::open(path.c_str(), O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
-  if (fd < 0) Die("cannot create " + path);
-  std::vector<char> block(8192, 'x');
-  std::vector<double> us;
-  for (int i = 0; i < 51; ++i) {
-    auto t0 = std::chrono::steady_clock::now();
-    bool ok = ::pwrite(fd, block.data(), block.size(), 0) == static_cast<ssize_t>(block.size()) &&
-              ::fdatasync(fd) == 0;
-    if (!ok) {
-      ::close(fd);
-      ::unlink(path.c_str());
-      Die("write/fdatasync failed in " + dir);
-    }
-    if (i > 0) {
-      us.push_back(
-          std::chrono::duration<double, std::micro>(std::chrono::steady_clock::now() - t0).count());
-    }
-  }
-  ::close(fd);
-  ::unlink(path.c_str());
-  std::sort(us.begin(), us.end());
-  return us[us.size() / 2];
-}
-
-// A store + dispatcher on a fresh database file, torn down in the right order.
-struct Engine {
-  explicit Engine(const std::string& dir) : path(dir + "/jobtape-bench-delayed") {
-    fs::remove_all(path);
-    fs::create_directories(path);
-    auto s = store::sqlite::Open({.path = path + "/jobs.db"});
-    if (!s.ok()) Die("open: " + s.status().ToString());
-    store = std::move(*s);
-    dispatcher = std::make_unique<engine::Dispatcher>(*store, SystemClock::Instance());
-    store->AddObserver(dispatcher.get());
-    dispatcher->Start();
-  }
-  ~Engine() {
-    dispatcher->Stop();
-    store.reset();
-    dispatcher.reset();
-    fs::remove_all(path);
-  }
-  std::string path;
-  std::unique_ptr<store::Store> store;
-  std::unique_ptr<engine::Dispatcher> dispatcher;
-};
-
 TimePoint Now() {
   return SystemClock::Instance().Now();
 }
@@ -175,7 +123,7 @@ void RunPhase(const Args& a, const char* phase, bool burst) {
   std::mutex done_mu;
   std::condition_variable done_cv;
   // After the above: its store threads run finish callbacks that use them.
-  Engine e(a.dir);
+  InProcessEngine e(a.dir, "delayed");
 
   // Enqueue everything first; ids of a fresh database are 1..jobs in order.
   const TimePoint begin = Now();
@@ -309,9 +257,12 @@ int main(int argc, char** argv) {
   using namespace jobtape::bench;
   Args a = Parse(argc, argv);
   jobtape::store::sqlite::InitializeLibrary();
-  std::printf("fdatasync_us=%.0f (8 KiB overwrite in %s, median of 50)\n", FdatasyncMicros(a.dir),
-              a.dir.c_str());
-  if (a.mode != "burst") RunPhase(a, "spread", false);
-  if (a.mode != "spread") RunPhase(a, "burst", true);
+  try {
+    PrintFdatasyncMicros(a.dir, "delayed");
+    if (a.mode != "burst") RunPhase(a, "spread", false);
+    if (a.mode != "spread") RunPhase(a, "burst", true);
+  } catch (const std::exception& e) {
+    Die(e.what());
+  }
   return 0;
 }

@@ -23,6 +23,7 @@
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
+#include <exception>
 #include <filesystem>
 #include <latch>
 #include <semaphore>
@@ -33,6 +34,7 @@
 #include "bench_options.hpp"
 #include "ceiling.hpp"
 #include "engine/dispatcher.hpp"
+#include "in_process_engine.hpp"
 #include "store/sqlite/sqlite_store.hpp"
 
 namespace jobtape::bench {
@@ -69,32 +71,6 @@ Args Parse(int argc, char** argv) {
   return a;
 }
 
-// A store + dispatcher on a fresh database file, torn down in the right order.
-struct Engine {
-  explicit Engine(const std::string& dir) : path(dir + "/jobtape-bench-engine") {
-    fs::remove_all(path);
-    fs::create_directories(path);
-    auto s = store::sqlite::Open({.path = path + "/jobs.db"});
-    if (!s.ok()) {
-      std::fprintf(stderr, "open: %s\n", s.status().ToString().c_str());
-      std::exit(1);
-    }
-    store = std::move(*s);
-    dispatcher = std::make_unique<engine::Dispatcher>(*store, SystemClock::Instance());
-    store->AddObserver(dispatcher.get());
-    dispatcher->Start();
-  }
-  ~Engine() {
-    dispatcher->Stop();
-    store.reset();
-    dispatcher.reset();
-    fs::remove_all(path);
-  }
-  std::string path;
-  std::unique_ptr<store::Store> store;
-  std::unique_ptr<engine::Dispatcher> dispatcher;
-};
-
 JobSpec NoopSpec() {
   JobSpec s;
   s.kind = "noop";
@@ -108,7 +84,7 @@ TimePoint Now() {
 constexpr int kEnqueueWindow = 8;
 
 double EndToEnd(const Args& a) {
-  Engine e(a.dir);
+  InProcessEngine e(a.dir, "engine");
   std::atomic<int> finished{0};
   std::atomic<bool> failed{false};
   auto t0 = Clk::now();
@@ -197,7 +173,7 @@ double EndToEnd(const Args& a) {
 }
 
 double BatchEnqueue(const Args& a) {
-  Engine e(a.dir);
+  InProcessEngine e(a.dir, "engine");
   constexpr int kBatch = 1000;
   auto t0 = Clk::now();
   int n = 0;
@@ -210,7 +186,7 @@ double BatchEnqueue(const Args& a) {
 }
 
 void Latency(const Args& a, double& p50_ms, double& p99_ms) {
-  Engine e(a.dir);
+  InProcessEngine e(a.dir, "engine");
   std::vector<double> samples;
   samples.reserve(a.latency_samples);
   for (int i = 0; i < a.latency_samples; ++i) {
@@ -244,20 +220,26 @@ int main(int argc, char** argv) {
   Args a = Parse(argc, argv);
   // Same SQLite settings for the ceiling as for the store, whichever runs first.
   jobtape::store::sqlite::InitializeLibrary();
-  if (a.only == "engine") {
-    std::printf("engine_jobs_per_s=%.0f\n", EndToEnd(a));
-    return 0;
+  try {
+    if (a.only == "engine") {
+      std::printf("engine_jobs_per_s=%.0f\n", EndToEnd(a));
+      return 0;
+    }
+    double ceiling = MeasureCeilingJobsPerSec(a.dir, a.jobs);
+    std::printf("ceiling_jobs_per_s=%.0f\n", ceiling);
+    if (a.only == "ceiling") return 0;
+    double engine = EndToEnd(a);
+    std::printf("engine_jobs_per_s=%.0f\n", engine);
+    std::printf("engine_to_ceiling_ratio=%.3f (target >= 0.5)\n",
+                ceiling > 0 ? engine / ceiling : 0);
+    std::printf("batch_enqueue_jobs_per_s=%.0f\n", BatchEnqueue(a));
+    double p50 = 0, p99 = 0;
+    Latency(a, p50, p99);
+    std::printf("enqueue_to_started_p50_ms=%.3f (target <= 0.5)\n", p50);
+    std::printf("enqueue_to_started_p99_ms=%.3f (target <= 2)\n", p99);
+  } catch (const std::exception& e) {
+    std::fprintf(stderr, "%s\n", e.what());  // an InProcessEngine that did not open
+    return 1;
   }
-  double ceiling = MeasureCeilingJobsPerSec(a.dir, a.jobs);
-  std::printf("ceiling_jobs_per_s=%.0f\n", ceiling);
-  if (a.only == "ceiling") return 0;
-  double engine = EndToEnd(a);
-  std::printf("engine_jobs_per_s=%.0f\n", engine);
-  std::printf("engine_to_ceiling_ratio=%.3f (target >= 0.5)\n", ceiling > 0 ? engine / ceiling : 0);
-  std::printf("batch_enqueue_jobs_per_s=%.0f\n", BatchEnqueue(a));
-  double p50 = 0, p99 = 0;
-  Latency(a, p50, p99);
-  std::printf("enqueue_to_started_p50_ms=%.3f (target <= 0.5)\n", p50);
-  std::printf("enqueue_to_started_p99_ms=%.3f (target <= 2)\n", p99);
   return 0;
 }

@@ -17,23 +17,16 @@
 //            [--batch-connections B] [--batches K] [--latency-samples L]
 //            [--client-threads T] [--server-io-threads I] [--dir DIR]
 //            [--server PATH] [--only single|batch|latency]
-#include <fcntl.h>
-#include <poll.h>
 #include <signal.h>
-#include <sys/wait.h>
-#include <unistd.h>
 
 #include <algorithm>
 #include <atomic>
-#include <cerrno>
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
 #include <exception>
-#include <filesystem>
 #include <mutex>
 #include <optional>
-#include <stdexcept>
 #include <string>
 #include <string_view>
 #include <thread>
@@ -49,15 +42,16 @@
 #include <boost/beast/http/string_body.hpp>
 #include <boost/json/parse.hpp>
 
+#include "bench_error.hpp"
 #include "bench_options.hpp"
 #include "bench_server.hpp"
+#include "fdatasync_probe.hpp"
 
 namespace jobtape::bench {
 namespace {
 
 namespace asio = boost::asio;
 namespace bhttp = boost::beast::http;
-namespace fs = std::filesystem;
 using asio::ip::tcp;
 using Clk = std::chrono::steady_clock;
 
@@ -70,20 +64,13 @@ struct Args {
   int latency_samples = 2'000;
   int client_threads = 1;
   int server_io_threads = 0;  // 0: the server's default
-  std::string dir;
+  std::string dir = DefaultDir();
   std::string server = JOBTAPE_BINARY;
   std::string only;
 };
 
-// Thrown, so that a running server is still stopped on the way out.
-[[noreturn]] void Die(const std::string& what) {
-  throw std::runtime_error(what);
-}
-
 Args Parse(int argc, char** argv) {
   Args a;
-  const char* tmp = std::getenv("TMPDIR");
-  a.dir = tmp && *tmp ? tmp : "/tmp";
   BenchOptions()
       .Int("--connections", a.connections)
       .Int("--requests", a.requests)
@@ -116,32 +103,6 @@ class Server : public BenchServer {
   }
   tcp::endpoint endpoint() const { return {asio::ip::make_address_v4("127.0.0.1"), port()}; }
 };
-
-// The median time of an 8 KiB overwrite + fdatasync in `dir`: the disk's
-// commit cost, printed so that the figures below can be read against it
-// (the single-job rate and the latency are bound by it when it is slow).
-double FdatasyncMicros(const std::string& dir) {
-  std::string path = dir + "/jobtape-bench-http-fsync-" + std::to_string(::getpid());
-  int fd = ::open(path.c_str(), O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
-  if (fd < 0) Die("cannot create " + path);
-  std::vector<char> block(8192, 'x');
-  std::vector<double> us;
-  for (int i = 0; i < 51; ++i) {
-    auto t0 = Clk::now();
-    bool ok = ::pwrite(fd, block.data(), block.size(), 0) == static_cast<ssize_t>(block.size()) &&
-              ::fdatasync(fd) == 0;
-    if (!ok) {
-      ::close(fd);
-      ::unlink(path.c_str());
-      Die("write/fdatasync failed in " + dir);
-    }
-    if (i > 0) us.push_back(std::chrono::duration<double, std::micro>(Clk::now() - t0).count());
-  }
-  ::close(fd);
-  ::unlink(path.c_str());
-  std::sort(us.begin(), us.end());
-  return us[us.size() / 2];
-}
 
 // ---- requests ----
 
@@ -354,8 +315,7 @@ int main(int argc, char** argv) {
   std::setvbuf(stdout, nullptr, _IOLBF, 0);
   try {
     Args a = Parse(argc, argv);
-    std::printf("fdatasync_us=%.0f (8 KiB overwrite in %s, median of 50)\n", FdatasyncMicros(a.dir),
-                a.dir.c_str());
+    PrintFdatasyncMicros(a.dir, "http");
     if (a.only.empty() || a.only == "single") {
       Server server(a);
       Throughput t = Run(server.endpoint(), a.connections, a.client_threads,
