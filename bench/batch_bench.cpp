@@ -19,18 +19,18 @@
 #include <cstdio>
 #include <cstdlib>
 #include <mutex>
-#include <stdexcept>
 #include <string>
 #include <thread>
 #include <vector>
 
 #include <boost/json.hpp>
 
+#include "bench_error.hpp"
 #include "bench_options.hpp"
 #include "bench_server.hpp"
+#include "bench_workers.hpp"
 #include "client/client.hpp"
 #include "client/http_transport.hpp"
-#include "client/worker.hpp"
 
 namespace jobtape::bench {
 namespace {
@@ -41,18 +41,12 @@ struct Args {
   int jobs = 10'000;
   int workers = 2;
   int concurrency = 32;
-  std::string dir;
+  std::string dir = DefaultDir();
   std::string server = JOBTAPE_BINARY;
 };
 
-[[noreturn]] void Die(const std::string& what) {
-  throw std::runtime_error(what);
-}
-
 Args Parse(int argc, char** argv) {
   Args a;
-  const char* tmp = std::getenv("TMPDIR");
-  a.dir = tmp && *tmp ? tmp : "/tmp";
   BenchOptions()
       .Int("--jobs", a.jobs)
       .Int("--workers", a.workers)
@@ -106,31 +100,15 @@ int main(int argc, char** argv) {
     std::mutex mu;
     std::condition_variable cv;
     std::optional<Wall::time_point> callback_at;  // GUARDED_BY(mu)
-    std::vector<std::unique_ptr<client::Worker>> workers;
-    for (int w = 0; w < a.workers; ++w) {
-      client::WorkerOptions wo;
-      wo.queues = {"bench"};
-      wo.concurrency = a.concurrency;
-      wo.worker_id = "batch-bench-" + std::to_string(w);
-      wo.claim_wait = std::chrono::milliseconds(1'000);
-      wo.on_error = [](const Status& s) {
-        std::fprintf(stderr, "worker error: %s\n", s.ToString().c_str());
-      };
-      auto worker = std::make_unique<client::Worker>(options, wo);
-      worker->Register("bench.noop",
-                       [](client::JobContext&) { return client::JobResult::Success(); });
-      worker->Register("bench.done", [&](client::JobContext&) {
-        std::lock_guard<std::mutex> lock(mu);
-        if (!callback_at) callback_at = Wall::now();
-        cv.notify_all();
-        return client::JobResult::Success();
-      });
-      workers.push_back(std::move(worker));
-    }
-    std::vector<std::thread> runs;
-    std::vector<Status> statuses(workers.size());
-    for (std::size_t w = 0; w < workers.size(); ++w)
-      runs.emplace_back([&, w] { statuses[w] = workers[w]->Run(); });
+    BenchWorkers workers(
+        options, {.workers = a.workers, .concurrency = a.concurrency, .id_prefix = "batch-bench-"});
+    workers.Register("bench.done", [&](client::JobContext&) {
+      std::lock_guard<std::mutex> lock(mu);
+      if (!callback_at) callback_at = Wall::now();
+      cv.notify_all();
+      return client::JobResult::Success();
+    });
+    workers.Start();
 
     std::string body = R"({"on_complete":{"kind":"bench.done","queue":"bench"},"jobs":[)";
     for (int i = 0; i < a.jobs; ++i) {
@@ -153,13 +131,7 @@ int main(int argc, char** argv) {
       t_callback = *callback_at;
     }
     boost::json::value batch = Call(options, "GET", "/v1/batches/" + id, {}, 200);
-    for (auto& w : workers)
-      w->Stop();
-    for (auto& t : runs)
-      t.join();
-    for (const Status& s : statuses) {
-      if (!s.ok()) Die("a worker failed: " + s.ToString());
-    }
+    workers.Stop();
     if (batch.at("counts").at("succeeded").as_int64() != a.jobs) {
       Die("not every member succeeded: " + boost::json::serialize(batch.at("counts")));
     }

@@ -15,37 +15,30 @@
 // Usage: jobtape_bench_worker [--jobs N] [--workers W] [--concurrency C]
 //            [--claim-batch B] [--submit-connections S] [--server-io-threads I]
 //            [--dir DIR] [--server PATH]
-#include <fcntl.h>
-#include <poll.h>
-#include <signal.h>
 #include <sys/resource.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
 #include <atomic>
-#include <cerrno>
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
-#include <filesystem>
 #include <fstream>
 #include <mutex>
-#include <stdexcept>
 #include <string>
 #include <string_view>
 #include <thread>
 #include <vector>
 
+#include "bench_error.hpp"
 #include "bench_options.hpp"
 #include "bench_server.hpp"
+#include "bench_workers.hpp"
 #include "client/client.hpp"
 #include "client/http_transport.hpp"
-#include "client/worker.hpp"
 
 namespace jobtape::bench {
 namespace {
 
-namespace fs = std::filesystem;
 using Clk = std::chrono::steady_clock;
 
 struct Args {
@@ -55,18 +48,12 @@ struct Args {
   int claim_batch = 0;  // 0: free slots
   int submit_connections = 4;
   int server_io_threads = 0;  // 0: the server's default
-  std::string dir;
+  std::string dir = DefaultDir();
   std::string server = JOBTAPE_BINARY;
 };
 
-[[noreturn]] void Die(const std::string& what) {
-  throw std::runtime_error(what);
-}
-
 Args Parse(int argc, char** argv) {
   Args a;
-  const char* tmp = std::getenv("TMPDIR");
-  a.dir = tmp && *tmp ? tmp : "/tmp";
   BenchOptions()
       .Int("--jobs", a.jobs)
       .Int("--workers", a.workers)
@@ -193,46 +180,20 @@ int main(int argc, char** argv) {
                 a.jobs / submit_s);
     std::string before = Metrics(options);
 
-    std::vector<std::unique_ptr<client::Worker>> workers;
-    for (int w = 0; w < a.workers; ++w) {
-      client::WorkerOptions wo;
-      wo.queues = {"bench"};
-      wo.concurrency = a.concurrency;
-      wo.claim_batch = a.claim_batch;
-      wo.worker_id = "bench-" + std::to_string(w);
-      wo.claim_wait = std::chrono::milliseconds(1'000);
-      wo.on_error = [](const Status& s) {
-        std::fprintf(stderr, "worker error: %s\n", s.ToString().c_str());
-      };
-      auto worker = std::make_unique<client::Worker>(options, wo);
-      worker->Register("bench.noop",
-                       [](client::JobContext&) { return client::JobResult::Success(); });
-      workers.push_back(std::move(worker));
-    }
+    BenchWorkers workers(options, {.workers = a.workers,
+                                   .concurrency = a.concurrency,
+                                   .claim_batch = a.claim_batch,
+                                   .id_prefix = "bench-"});
     const double server_cpu0 = ProcessCpuSeconds(server.pid());
     const double self_cpu0 = SelfCpuSeconds();
     const auto start = Clk::now();
-    std::vector<std::thread> runs;
-    std::vector<Status> statuses(workers.size());
-    for (std::size_t w = 0; w < workers.size(); ++w) {
-      runs.emplace_back([&, w] { statuses[w] = workers[w]->Run(); });
-    }
+    workers.Start();
     // Sum the workers' acknowledged completions; a 2 ms poll bounds the
     // error of the end time (the workers themselves never poll).
     client::WorkerCounters total;
     const auto give_up = start + std::chrono::minutes(10);
     while (true) {
-      total = {};
-      for (auto& w : workers) {
-        client::WorkerCounters c = w->counters();
-        total.claim_requests += c.claim_requests;
-        total.claimed += c.claimed;
-        total.completed += c.completed;
-        total.failed += c.failed;
-        total.complete_requests += c.complete_requests;
-        total.lost_leases += c.lost_leases;
-        total.heartbeats += c.heartbeats;
-      }
+      total = workers.counters();
       if (total.completed + total.failed + total.lost_leases >= a.jobs) break;
       if (Clk::now() > give_up) Die("the workers did not finish within 10 minutes");
       std::this_thread::sleep_for(std::chrono::milliseconds(2));
@@ -240,13 +201,7 @@ int main(int argc, char** argv) {
     const double elapsed = std::chrono::duration<double>(Clk::now() - start).count();
     const double server_cpu = ProcessCpuSeconds(server.pid()) - server_cpu0;
     const double self_cpu = SelfCpuSeconds() - self_cpu0;
-    for (auto& w : workers)
-      w->Stop();
-    for (auto& t : runs)
-      t.join();
-    for (const Status& s : statuses) {
-      if (!s.ok()) Die("a worker failed: " + s.ToString());
-    }
+    workers.Stop();
     std::string after = Metrics(options);
 
     std::printf("workers: %d x %d handler threads, claim batch %s, %lld jobs in %.3f s\n",
