@@ -1,5 +1,5 @@
 // BenchServer: the real `jobtape serve` binary as a child process for the
-// benchmarks that drive it over HTTP (http_bench, worker_bench). Fresh data
+// benchmarks that drive it over HTTP (http, worker, batch). Fresh data
 // directory under `dir`, durability full, 127.0.0.1 on a free port; waits for
 // "listening on" (30 s at most), drains its output on a thread so it never
 // blocks on a full pipe, and on destruction sends SIGTERM (SIGKILL after
