@@ -15,19 +15,11 @@ Reaper::~Reaper() {
 }
 
 void Reaper::Start() {
-  std::lock_guard<std::mutex> lock(mu_);
-  if (started_ || stopping_) return;
-  started_ = true;
-  thread_ = std::thread([this] { TimerLoop(); });
+  loop_.Start([this] { TimerLoop(); });
 }
 
 void Reaper::Stop() {
-  {
-    std::lock_guard<std::mutex> lock(mu_);
-    stopping_ = true;
-    cv_.notify_all();
-  }
-  if (thread_.joinable()) thread_.join();
+  loop_.Stop();
 }
 
 ReaperCycleStats Reaper::RunOnce(TimePoint now) {
@@ -62,63 +54,50 @@ ReaperCycleStats Reaper::RunOnce(TimePoint now) {
     options_.on_reaped(cycle);
   }
 
-  std::lock_guard<std::mutex> lock(mu_);
-  ++counters_.cycles;
-  counters_.expired += static_cast<uint64_t>(stats.expired);
-  counters_.cancelled += static_cast<uint64_t>(stats.cancelled);
-  counters_.timed_out += static_cast<uint64_t>(stats.timed_out);
-  counters_.deferred += static_cast<uint64_t>(stats.deferred);
-  counters_.raced += static_cast<uint64_t>(stats.raced);
+  std::lock_guard<std::mutex> lock(loop_.mu());
+  ReaperCounters& totals = loop_.counters_locked();
+  ++totals.cycles;
+  totals.expired += static_cast<uint64_t>(stats.expired);
+  totals.cancelled += static_cast<uint64_t>(stats.cancelled);
+  totals.timed_out += static_cast<uint64_t>(stats.timed_out);
+  totals.deferred += static_cast<uint64_t>(stats.deferred);
+  totals.raced += static_cast<uint64_t>(stats.raced);
   if (stats.error) {
-    ++counters_.errors;
+    ++totals.errors;
     last_error_ = error;
   }
   LoopSnapshot s;
   s.name = options_.name;
-  s.cycle = counters_.cycles;
+  s.cycle = totals.cycles;
   s.last_updated = now;
   s.status = stats.error ? kLoopError : kLoopOk;
   s.last_error = last_error_;
   s.interval = options_.interval;
   s.counts = {
-      {"expired", static_cast<int64_t>(counters_.expired)},
-      {"cancelled", static_cast<int64_t>(counters_.cancelled)},
-      {"timed_out", static_cast<int64_t>(counters_.timed_out)},
-      {"deferred", static_cast<int64_t>(counters_.deferred)},
-      {"raced", static_cast<int64_t>(counters_.raced)},
-      {"errors", static_cast<int64_t>(counters_.errors)},
+      {"expired", static_cast<int64_t>(totals.expired)},
+      {"cancelled", static_cast<int64_t>(totals.cancelled)},
+      {"timed_out", static_cast<int64_t>(totals.timed_out)},
+      {"deferred", static_cast<int64_t>(totals.deferred)},
+      {"raced", static_cast<int64_t>(totals.raced)},
+      {"errors", static_cast<int64_t>(totals.errors)},
   };
   cell_->Publish(std::move(s));
-  cv_.notify_all();
+  loop_.cv().notify_all();
   return stats;
 }
 
 void Reaper::TimerLoop() {
-  std::unique_lock<std::mutex> lock(mu_);
-  while (!stopping_) {
+  std::unique_lock<std::mutex> lock(loop_.mu());
+  while (!loop_.stopping()) {
     // The next cycle is due one interval after this one began (fixed rate).
     const TimePoint started = clock_.Now();
     lock.unlock();
     RunOnce(started);
     lock.lock();
-    clock_.WaitUntil(cv_, lock, started + options_.interval, [this] { return stopping_; });
+    clock_.WaitUntil(loop_.cv(), lock, started + options_.interval,
+                     [this] { return loop_.stopping(); });
   }
-  LoopSnapshot s;
-  if (auto last = cell_->Load()) s = *last;
-  s.status = kLoopStopped;
-  s.last_updated = clock_.Now();
-  cell_->Publish(std::move(s));
-}
-
-ReaperCounters Reaper::counters() const {
-  std::lock_guard<std::mutex> lock(mu_);
-  return counters_;
-}
-
-bool Reaper::WaitFor(const std::function<bool(const ReaperCounters&)>& pred,
-                     std::chrono::milliseconds timeout) {
-  std::unique_lock<std::mutex> lock(mu_);
-  return cv_.wait_for(lock, timeout, [&] { return pred(counters_); });
+  PublishLoopStopped(*cell_, clock_.Now());
 }
 
 }  // namespace jobtape::engine

@@ -20,15 +20,13 @@
 #pragma once
 
 #include <chrono>
-#include <condition_variable>
 #include <cstdint>
 #include <functional>
 #include <memory>
-#include <mutex>
 #include <string>
-#include <thread>
 
 #include "core/clock.hpp"
+#include "engine/loop_thread.hpp"
 #include "engine/snapshot.hpp"
 #include "store/store.hpp"
 
@@ -88,10 +86,12 @@ class Reaper {
   ReaperCycleStats RunOnce(TimePoint now);
 
   std::shared_ptr<const LoopSnapshot> snapshot() const { return cell_->Load(); }
-  ReaperCounters counters() const;
+  ReaperCounters counters() const { return loop_.counters(); }
   // Test signal: blocks until pred(counters) holds (true) or `timeout` passes (false).
   bool WaitFor(const std::function<bool(const ReaperCounters&)>& pred,
-               std::chrono::milliseconds timeout);
+               std::chrono::milliseconds timeout) {
+    return loop_.WaitFor(pred, timeout);
+  }
 
  private:
   void TimerLoop();
@@ -101,13 +101,8 @@ class Reaper {
   const ReaperOptions options_;
   std::shared_ptr<SnapshotCell<LoopSnapshot>> cell_;
 
-  mutable std::mutex mu_;
-  std::condition_variable cv_;  // stop requests; counter changes (WaitFor)
-  bool started_ = false;        // GUARDED_BY(mu_)
-  bool stopping_ = false;       // GUARDED_BY(mu_)
-  ReaperCounters counters_;     // GUARDED_BY(mu_)
-  std::string last_error_;      // GUARDED_BY(mu_)
-  std::thread thread_;
+  LoopThread<ReaperCounters> loop_;  // the timer thread, its lock and the counters
+  std::string last_error_;           // GUARDED_BY(loop_.mu())
 };
 
 }  // namespace jobtape::engine

@@ -14,31 +14,23 @@ Scheduler::~Scheduler() {
 }
 
 void Scheduler::Start() {
-  std::lock_guard<std::mutex> lock(mu_);
-  if (started_ || stopping_) return;
-  started_ = true;
-  thread_ = std::thread([this] { TimerLoop(); });
+  loop_.Start([this] { TimerLoop(); });
 }
 
 void Scheduler::Stop() {
-  {
-    std::lock_guard<std::mutex> lock(mu_);
-    stopping_ = true;
-    cv_.notify_all();
-  }
-  if (thread_.joinable()) thread_.join();
+  loop_.Stop();
 }
 
 void Scheduler::Wake() {
-  std::lock_guard<std::mutex> lock(mu_);
+  std::lock_guard<std::mutex> lock(loop_.mu());
   wake_ = true;
-  cv_.notify_all();
+  loop_.cv().notify_all();
 }
 
 void Scheduler::SetStalledForTest(bool stalled) {
-  std::lock_guard<std::mutex> lock(mu_);
+  std::lock_guard<std::mutex> lock(loop_.mu());
   stalled_ = stalled;
-  cv_.notify_all();
+  loop_.cv().notify_all();
 }
 
 SchedulerCycleStats Scheduler::RunOnce(TimePoint now) {
@@ -68,41 +60,42 @@ SchedulerCycleStats Scheduler::RunOnce(TimePoint now) {
     if (!r->more) break;
   }
 
-  std::lock_guard<std::mutex> lock(mu_);
-  ++counters_.cycles;
-  counters_.fired += static_cast<uint64_t>(stats.fired);
-  counters_.skipped += static_cast<uint64_t>(stats.skipped);
-  counters_.failed += static_cast<uint64_t>(stats.failed);
-  if (!stats.error) counters_.schedules = stats.schedules;
-  if (stats.error) ++counters_.errors;
+  std::lock_guard<std::mutex> lock(loop_.mu());
+  SchedulerCounters& totals = loop_.counters_locked();
+  ++totals.cycles;
+  totals.fired += static_cast<uint64_t>(stats.fired);
+  totals.skipped += static_cast<uint64_t>(stats.skipped);
+  totals.failed += static_cast<uint64_t>(stats.failed);
+  if (!stats.error) totals.schedules = stats.schedules;
+  if (stats.error) ++totals.errors;
   if (!error.empty()) last_error_ = error;
   LoopSnapshot s;
   s.name = options_.name;
-  s.cycle = counters_.cycles;
+  s.cycle = totals.cycles;
   s.last_updated = now;
   s.status = stats.error ? kLoopError : kLoopOk;
   s.last_error = last_error_;
   s.interval = options_.interval;
   s.counts = {
-      {"fired", static_cast<int64_t>(counters_.fired)},
-      {"skipped", static_cast<int64_t>(counters_.skipped)},
-      {"failed", static_cast<int64_t>(counters_.failed)},
-      {"errors", static_cast<int64_t>(counters_.errors)},
-      {"schedules", counters_.schedules},
+      {"fired", static_cast<int64_t>(totals.fired)},
+      {"skipped", static_cast<int64_t>(totals.skipped)},
+      {"failed", static_cast<int64_t>(totals.failed)},
+      {"errors", static_cast<int64_t>(totals.errors)},
+      {"schedules", totals.schedules},
   };
   if (stats.next_fire_at) s.counts["next_fire_at_ms"] = ToMillis(*stats.next_fire_at);
   cell_->Publish(std::move(s));
-  cv_.notify_all();
+  loop_.cv().notify_all();
   return stats;
 }
 
 void Scheduler::TimerLoop() {
-  std::unique_lock<std::mutex> lock(mu_);
-  while (!stopping_) {
+  std::unique_lock<std::mutex> lock(loop_.mu());
+  while (!loop_.stopping()) {
     // The stall hook parks here, on the real condition variable: advancing a
     // ManualClock does not release it, so the published snapshot ages.
-    cv_.wait(lock, [this] { return stopping_ || !stalled_; });
-    if (stopping_) break;
+    loop_.cv().wait(lock, [this] { return loop_.stopping() || !stalled_; });
+    if (loop_.stopping()) break;
     wake_ = false;
     const TimePoint started = clock_.Now();
     lock.unlock();
@@ -115,24 +108,10 @@ void Scheduler::TimerLoop() {
     if (!stats.error && stats.next_fire_at && *stats.next_fire_at > started) {
       deadline = std::min(deadline, *stats.next_fire_at);
     }
-    clock_.WaitUntil(cv_, lock, deadline, [this] { return stopping_ || wake_ || stalled_; });
+    clock_.WaitUntil(loop_.cv(), lock, deadline,
+                     [this] { return loop_.stopping() || wake_ || stalled_; });
   }
-  LoopSnapshot s;
-  if (auto last = cell_->Load()) s = *last;
-  s.status = kLoopStopped;
-  s.last_updated = clock_.Now();
-  cell_->Publish(std::move(s));
-}
-
-SchedulerCounters Scheduler::counters() const {
-  std::lock_guard<std::mutex> lock(mu_);
-  return counters_;
-}
-
-bool Scheduler::WaitFor(const std::function<bool(const SchedulerCounters&)>& pred,
-                        std::chrono::milliseconds timeout) {
-  std::unique_lock<std::mutex> lock(mu_);
-  return cv_.wait_for(lock, timeout, [&] { return pred(counters_); });
+  PublishLoopStopped(*cell_, clock_.Now());
 }
 
 }  // namespace jobtape::engine

@@ -24,16 +24,14 @@
 #pragma once
 
 #include <chrono>
-#include <condition_variable>
 #include <cstdint>
 #include <functional>
 #include <memory>
-#include <mutex>
 #include <optional>
 #include <string>
-#include <thread>
 
 #include "core/clock.hpp"
+#include "engine/loop_thread.hpp"
 #include "engine/snapshot.hpp"
 #include "store/store.hpp"
 
@@ -101,10 +99,12 @@ class Scheduler {
   SchedulerCycleStats RunOnce(TimePoint now);
 
   std::shared_ptr<const LoopSnapshot> snapshot() const { return cell_->Load(); }
-  SchedulerCounters counters() const;
+  SchedulerCounters counters() const { return loop_.counters(); }
   // Test signal: blocks until pred(counters) holds (true) or `timeout` passes (false).
   bool WaitFor(const std::function<bool(const SchedulerCounters&)>& pred,
-               std::chrono::milliseconds timeout);
+               std::chrono::milliseconds timeout) {
+    return loop_.WaitFor(pred, timeout);
+  }
 
   // Test hook: while stalled, the timer thread runs no cycles (it parks
   // before the next one), so the snapshot ages and /health can show the
@@ -119,15 +119,12 @@ class Scheduler {
   const SchedulerOptions options_;
   std::shared_ptr<SnapshotCell<LoopSnapshot>> cell_;
 
-  mutable std::mutex mu_;
-  std::condition_variable cv_;  // stop, wake and stall requests; counter changes (WaitFor)
-  bool started_ = false;        // GUARDED_BY(mu_)
-  bool stopping_ = false;       // GUARDED_BY(mu_)
-  bool wake_ = false;           // GUARDED_BY(mu_)
-  bool stalled_ = false;        // GUARDED_BY(mu_)
-  SchedulerCounters counters_;  // GUARDED_BY(mu_)
-  std::string last_error_;      // GUARDED_BY(mu_)
-  std::thread thread_;
+  // The timer thread, its lock and the counters; its cv() also carries the
+  // wake and stall requests.
+  LoopThread<SchedulerCounters> loop_;
+  bool wake_ = false;       // GUARDED_BY(loop_.mu())
+  bool stalled_ = false;    // GUARDED_BY(loop_.mu())
+  std::string last_error_;  // GUARDED_BY(loop_.mu())
 };
 
 }  // namespace jobtape::engine

@@ -66,4 +66,12 @@ std::shared_ptr<SnapshotCell<LoopSnapshot>> MakeLoopCell(SnapshotRegistry* regis
   return std::make_shared<SnapshotCell<LoopSnapshot>>(std::move(initial));
 }
 
+void PublishLoopStopped(SnapshotCell<LoopSnapshot>& cell, TimePoint now) {
+  LoopSnapshot s;
+  if (auto last = cell.Load()) s = *last;
+  s.status = kLoopStopped;
+  s.last_updated = now;
+  cell.Publish(std::move(s));
+}
+
 }  // namespace jobtape::engine

@@ -112,4 +112,8 @@ std::shared_ptr<SnapshotCell<LoopSnapshot>> MakeLoopCell(SnapshotRegistry* regis
                                                          const std::string& name,
                                                          Duration interval);
 
+// Publishes into `cell` its latest snapshot marked kLoopStopped at `now`:
+// what a loop does last, once its thread has ended.
+void PublishLoopStopped(SnapshotCell<LoopSnapshot>& cell, TimePoint now);
+
 }  // namespace jobtape::engine

@@ -67,11 +67,7 @@ void Executor::Stop(Duration timeout) {
     });
   }
   if (thread_.joinable()) thread_.join();
-  engine::LoopSnapshot s;
-  if (auto last = cell_->Load()) s = *last;
-  s.status = engine::kLoopStopped;
-  s.last_updated = clock_.Now();
-  cell_->Publish(std::move(s));
+  engine::PublishLoopStopped(*cell_, clock_.Now());
 }
 
 ExecutorCounters Executor::counters() const {

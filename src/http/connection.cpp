@@ -373,19 +373,8 @@ asio::awaitable<void> Connection::StreamResponse(Response& response, const std::
   auto [ec, n] = co_await bhttp::async_write_header(stream_, serializer, kTuple);
   stream_.expires_never();
   if (ec) co_return;
-  streaming_ = true;
   StreamWriter writer(*this);
-  try {
-    co_await response.stream(writer);
-  } catch (const boost::system::system_error& e) {
-    if (e.code() != asio::error::operation_aborted) {
-      state_.ReportInternalError(request_id, e.what());
-    }
-  } catch (const std::exception& e) {
-    state_.ReportInternalError(request_id, e.what());
-  }
-  streaming_ = false;
-  CloseSocket();
+  co_await RunStreaming([&] { return response.stream(writer); }, request_id);
 }
 
 asio::awaitable<void> Connection::UpgradeToWebSocket(Response& response,
@@ -399,9 +388,16 @@ asio::awaitable<void> Connection::UpgradeToWebSocket(Response& response,
     co_await WriteResponse(refusal, request_id, req.version(), /*keep_alive=*/false);
     co_return;
   }
+  co_await RunStreaming(
+      [&] { return RunWebSocket(stream_, req, response.websocket, state_, request_id); },
+      request_id);
+}
+
+asio::awaitable<void> Connection::RunStreaming(std::function<asio::awaitable<void>()> body,
+                                               const std::string& request_id) {
   streaming_ = true;
   try {
-    co_await RunWebSocket(stream_, req, response.websocket, state_, request_id);
+    co_await body();
   } catch (const boost::system::system_error& e) {
     if (e.code() != asio::error::operation_aborted) {
       state_.ReportInternalError(request_id, e.what());

@@ -10,6 +10,7 @@
 #include <atomic>
 #include <condition_variable>
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <mutex>
 #include <string>
@@ -90,6 +91,12 @@ class Connection : public std::enable_shared_from_this<Connection> {
   boost::asio::awaitable<void> UpgradeToWebSocket(
       Response& response, const boost::beast::http::request<boost::beast::http::string_body>& req,
       const std::string& request_id);
+  // Runs `body` (a streamed body or a WebSocket session) to its end with the
+  // connection marked streaming, reports what it throws as an internal error
+  // (an aborted operation is the server stopping, not an error), then closes
+  // the connection.
+  boost::asio::awaitable<void> RunStreaming(std::function<boost::asio::awaitable<void>()> body,
+                                            const std::string& request_id);
   void CloseSocket();
   // The body limit of a request with this header: HttpLimits::max_body_bytes,
   // or max_large_body_bytes for a POST to one of its large_body_paths.

@@ -34,6 +34,15 @@ std::size_t Utf8SequenceLength(std::string_view s, std::size_t i) {
   return 0;
 }
 
+// Appends `value` in its shortest exact form (std::to_chars); 32 characters
+// hold any int64, uint64 or double.
+template <typename Number>
+void AppendNumber(std::string& out, Number value) {
+  char buf[32];
+  auto r = std::to_chars(buf, buf + sizeof buf, value);
+  out.append(buf, r.ptr);
+}
+
 }  // namespace
 
 void AppendJsonString(std::string& out, std::string_view value) {
@@ -141,26 +150,20 @@ JsonWriter& JsonWriter::String(std::string_view value) {
 
 JsonWriter& JsonWriter::Int(int64_t value) {
   BeforeValue();
-  char buf[24];
-  auto r = std::to_chars(buf, buf + sizeof buf, value);
-  out_.append(buf, r.ptr);
+  AppendNumber(out_, value);
   return *this;
 }
 
 JsonWriter& JsonWriter::Uint(uint64_t value) {
   BeforeValue();
-  char buf[24];
-  auto r = std::to_chars(buf, buf + sizeof buf, value);
-  out_.append(buf, r.ptr);
+  AppendNumber(out_, value);
   return *this;
 }
 
 JsonWriter& JsonWriter::Double(double value) {
   if (!std::isfinite(value)) return Null();
   BeforeValue();
-  char buf[32];
-  auto r = std::to_chars(buf, buf + sizeof buf, value);
-  out_.append(buf, r.ptr);
+  AppendNumber(out_, value);
   return *this;
 }
 

@@ -52,15 +52,9 @@ std::optional<BatchId> ParseBatchId(std::string_view text) {
 }
 
 JobSpec OnCompleteJobSpec(BatchId id, const JobSpec& tmpl) {
-  JobSpec spec = tmpl;
   std::string tag(kBatchTagPrefix);
   tag += BatchIdText(id);
-  spec.idempotency_key = tag + ":on_complete";
-  spec.tags.push_back(std::move(tag));
-  spec.run_at.reset();
-  spec.retry_of.reset();
-  spec.batch_id.clear();
-  return spec;
+  return JobFromTemplate(tmpl, std::move(tag), "on_complete");
 }
 
 }  // namespace jobtape::store

@@ -59,6 +59,17 @@ Status ValidateJobTemplate(const JobSpec& job, const Limits& limits, TimePoint n
   return v;
 }
 
+JobSpec JobFromTemplate(const JobSpec& tmpl, std::string tag, std::string_view key_suffix) {
+  JobSpec spec = tmpl;
+  spec.idempotency_key = tag + ":";
+  spec.idempotency_key += key_suffix;
+  spec.tags.push_back(std::move(tag));
+  spec.run_at.reset();
+  spec.retry_of.reset();
+  spec.batch_id.clear();
+  return spec;
+}
+
 Status ValidateClaim(const ClaimParams& p, const Limits& limits) {
   if (p.queues.empty()) return Status::InvalidArgument("at least one queue", "queues");
   if (p.queues.size() > kMaxClaimQueues) {

@@ -34,6 +34,10 @@ Status ValidateQueueUpdate(const QueueUpdateParams& p);
 // template's own ("tags", "payload"); callers prefix them.
 Status ValidateJobTemplate(const JobSpec& job, const Limits& limits, TimePoint now,
                            std::string_view set_by);
+// The job a template enqueues: the template with `tag` added, idempotency key
+// "<tag>:<key_suffix>" (so enqueueing it twice is a no-op), and no run_at,
+// retry_of or batch: those belong to the template's owner, not to the job.
+JobSpec JobFromTemplate(const JobSpec& tmpl, std::string tag, std::string_view key_suffix);
 // True if `text` is well-formed JSON (any value).
 bool IsValidJson(std::string_view text);
 // True if `text` is a well-formed JSON object.

@@ -152,15 +152,9 @@ Result<FireDecision> DecideFire(const std::string& cron, const std::string& tz,
 }
 
 JobSpec FireJobSpec(std::string_view name, const JobSpec& tmpl, TimePoint fire_at) {
-  JobSpec spec = tmpl;
   std::string tag(kScheduleTagPrefix);
   tag += name;
-  spec.idempotency_key = tag + ":" + std::to_string(ToMicros(fire_at));
-  spec.tags.push_back(std::move(tag));
-  spec.run_at.reset();
-  spec.retry_of.reset();
-  spec.batch_id.clear();
-  return spec;
+  return JobFromTemplate(tmpl, std::move(tag), std::to_string(ToMicros(fire_at)));
 }
 
 }  // namespace jobtape::store

@@ -5,45 +5,18 @@
 
 #include <memory>
 
+#include "dispatcher_fixture.hpp"
 #include "engine/dispatcher.hpp"
-#include "fake_store.hpp"
 #include "test_util.hpp"
 
 namespace jobtape::engine {
 namespace {
 
 using std::chrono::seconds;
-using testing::FakeStore;
-using testing::kSafety;
+using testing::ClaimedOnly;
 using testing::MakeCollector;
 
-class DispatcherCancelTest : public ::testing::Test {
- protected:
-  void SetUp() override {
-    store_ = std::make_unique<FakeStore>();
-    dispatcher_ = std::make_unique<Dispatcher>(*store_, clock_);
-    store_->AddObserver(dispatcher_.get());
-  }
-  void TearDown() override {
-    store_->ReleaseClaimCompletions();
-    dispatcher_->Stop();
-    store_.reset();
-    dispatcher_.reset();
-  }
-  static ClaimRequest Req() {
-    ClaimRequest r;
-    r.worker_id = "w";
-    r.queues = {"q"};
-    return r;
-  }
-  bool WaitFor(const std::function<bool(const DispatcherCounters&)>& pred) {
-    return dispatcher_->WaitFor(pred, kSafety);
-  }
-
-  ManualClock clock_;
-  std::unique_ptr<FakeStore> store_;
-  std::unique_ptr<Dispatcher> dispatcher_;
-};
+using DispatcherCancelTest = testing::DispatcherFixture;
 
 TEST_F(DispatcherCancelTest, CancelledParkedWaiterCompletesAtOnceAndTakesNoWork) {
   auto out = MakeCollector();
@@ -65,10 +38,8 @@ TEST_F(DispatcherCancelTest, CancelledParkedWaiterCompletesAtOnceAndTakesNoWork)
 }
 
 TEST_F(DispatcherCancelTest, CancelDuringAnEmptyClaimCompletesInsteadOfParking) {
-  store_->HoldClaimCompletions();
-  auto out = MakeCollector();
-  ClaimTicket ticket = dispatcher_->ClaimAsync(Req(), clock_.Now() + seconds(60), out->Callback());
-  store_->WaitForClaims(1);
+  ClaimTicket ticket = 0;
+  auto out = ClaimHeld(1, &ticket);
   EXPECT_TRUE(dispatcher_->CancelClaim(ticket));
   EXPECT_FALSE(out->done());  // the claim is still at the store
   store_->ReleaseClaimCompletions();
@@ -80,16 +51,11 @@ TEST_F(DispatcherCancelTest, CancelDuringAnEmptyClaimCompletesInsteadOfParking) 
 
 TEST_F(DispatcherCancelTest, JobsLeasedBeforeTheCancelStillReachTheClaimer) {
   JobId id = store_->CreateJobNow("q", clock_.Now());
-  store_->HoldClaimCompletions();
-  auto out = MakeCollector();
-  ClaimTicket ticket = dispatcher_->ClaimAsync(Req(), clock_.Now() + seconds(60), out->Callback());
-  store_->WaitForClaims(1);
+  ClaimTicket ticket = 0;
+  auto out = ClaimHeld(1, &ticket);
   EXPECT_TRUE(dispatcher_->CancelClaim(ticket));
   store_->ReleaseClaimCompletions();
-  auto r = out->Wait();
-  ASSERT_TRUE(r.has_value() && r->ok());
-  ASSERT_EQ((*r)->jobs.size(), 1u);
-  EXPECT_EQ((*r)->jobs[0].job.id, id);
+  ASSERT_TRUE(ClaimedOnly(out->Wait(), id));
 }
 
 TEST_F(DispatcherCancelTest, UnknownTicketIsIgnored) {

@@ -11,7 +11,7 @@
 #include <thread>
 #include <vector>
 
-#include "fake_store.hpp"
+#include "dispatcher_fixture.hpp"
 #include "test_util.hpp"
 
 namespace jobtape::engine {
@@ -19,40 +19,12 @@ namespace {
 
 using std::chrono::seconds;
 using testing::ClaimCollector;
+using testing::ClaimedOnly;
 using testing::FakeStore;
 using testing::kSafety;
 using testing::MakeCollector;
 
-class DispatcherTest : public ::testing::Test {
- protected:
-  void SetUp() override {
-    store_ = std::make_unique<FakeStore>();
-    dispatcher_ = std::make_unique<Dispatcher>(*store_, clock_);
-    store_->AddObserver(dispatcher_.get());
-  }
-  void TearDown() override {
-    store_->ReleaseClaimCompletions();
-    dispatcher_->Stop();
-    store_.reset();  // before the dispatcher: the store points at its observers
-    dispatcher_.reset();
-  }
-
-  static ClaimRequest Req(std::vector<std::string> queues = {"q"}, int max = 1) {
-    ClaimRequest r;
-    r.worker_id = "w";
-    r.queues = std::move(queues);
-    r.max = max;
-    return r;
-  }
-  bool WaitFor(const std::function<bool(const DispatcherCounters&)>& pred) {
-    return dispatcher_->WaitFor(pred, kSafety);
-  }
-  TimePoint Now() const { return clock_.Now(); }
-
-  ManualClock clock_;
-  std::unique_ptr<FakeStore> store_;
-  std::unique_ptr<Dispatcher> dispatcher_;
-};
+using DispatcherTest = testing::DispatcherFixture;
 
 TEST_F(DispatcherTest, ClaimsQueuedJobAtOnce) {
   JobId id = store_->CreateJobNow("q", Now());
@@ -125,10 +97,7 @@ TEST_F(DispatcherTest, WakesWhenScheduledJobFromNextDueBecomesDue) {
   ASSERT_TRUE(WaitFor([](const auto& c) { return c.parked == 1; }));
 
   clock_.Advance(seconds(10));
-  auto r = out->Wait();
-  ASSERT_TRUE(r && r->ok());
-  ASSERT_EQ((*r)->jobs.size(), 1u);
-  EXPECT_EQ((*r)->jobs[0].job.id, id);
+  ASSERT_TRUE(ClaimedOnly(out->Wait(), id));
   EXPECT_EQ(dispatcher_->counters().timeouts, 0u);
 }
 
@@ -141,10 +110,7 @@ TEST_F(DispatcherTest, WakesWhenScheduledJobAnnouncedByOnWorkBecomesDue) {
   EXPECT_EQ(dispatcher_->counters().claims, 1u) << "a future due wakes no one yet";
 
   clock_.Advance(seconds(3));
-  auto r = out->Wait();
-  ASSERT_TRUE(r && r->ok());
-  ASSERT_EQ((*r)->jobs.size(), 1u);
-  EXPECT_EQ((*r)->jobs[0].job.id, id);
+  ASSERT_TRUE(ClaimedOnly(out->Wait(), id));
 }
 
 // The claim sees a job due 10 ms after its `now`, but its commit takes 20 ms
@@ -155,17 +121,13 @@ TEST_F(DispatcherTest, NextDueThatPassesWhileTheClaimCommitsStillWakes) {
   dispatcher_->Start();
   JobId id =
       store_->CreateJobNow("q", Now(), Now() + std::chrono::milliseconds(10), /*notify=*/false);
-  store_->HoldClaimCompletions();
-  auto out = MakeCollector();
-  dispatcher_->ClaimAsync(Req(), Now() + seconds(60), out->Callback());
-  store_->WaitForClaims(1);  // ran at the old now: nothing claimable, next_due = now + 10 ms
+  auto out = ClaimHeld();  // ran at the old now: nothing claimable, next_due = now + 10 ms
   clock_.Advance(std::chrono::milliseconds(20));
   store_->ReleaseClaimCompletions();
 
-  auto r = out->Wait();  // the clock does not move again
-  ASSERT_TRUE(r && r->ok()) << "the job that came due during the claim was never fired";
-  ASSERT_EQ((*r)->jobs.size(), 1u);
-  EXPECT_EQ((*r)->jobs[0].job.id, id);
+  // The clock does not move again.
+  ASSERT_TRUE(ClaimedOnly(out->Wait(), id))
+      << "the job that came due during the claim was never fired";
   EXPECT_EQ(dispatcher_->counters().timeouts, 0u);
 }
 
@@ -178,10 +140,7 @@ TEST_F(DispatcherTest, DueTimeTheClaimHadReachedDoesNotMakeItClaimAgain) {
   clock_.Set(due);
   auto taken = dispatcher_->Claim(Req(), Duration{0});
   ASSERT_TRUE(taken.ok() && taken->jobs.size() == 1u);
-  store_->HoldClaimCompletions();
-  auto out = MakeCollector();
-  dispatcher_->ClaimAsync(Req(), Now() + seconds(60), out->Callback());
-  store_->WaitForClaims(2);  // stamped at `due`, found nothing, completion held
+  auto out = ClaimHeld(2);  // stamped at `due`, found nothing, completion held
   EXPECT_EQ(dispatcher_->RunOnce(Now()).woken, 0);  // fires `due`; nobody parked
   store_->ReleaseClaimCompletions();
   ASSERT_TRUE(WaitFor([](const auto& c) { return c.parked == 1; }));
@@ -194,52 +153,34 @@ TEST_F(DispatcherTest, DueTimeTheClaimHadReachedDoesNotMakeItClaimAgain) {
 TEST_F(DispatcherTest, DueTimeAfterTheClaimsNowMakesItClaimAgain) {
   const TimePoint due = Now() + seconds(10);
   JobId id = store_->CreateJobNow("q", Now(), due);  // OnWork(q, due): noted
-  store_->HoldClaimCompletions();
-  auto out = MakeCollector();
-  dispatcher_->ClaimAsync(Req(), Now() + seconds(60), out->Callback());
-  store_->WaitForClaims(1);  // stamped before `due`: nothing claimable
+  auto out = ClaimHeld();                            // stamped before `due`: nothing claimable
   clock_.Set(due);
   dispatcher_->RunOnce(Now());  // fires `due` while the claim is held
   store_->ReleaseClaimCompletions();
-  auto r = out->Wait();
-  ASSERT_TRUE(r && r->ok());
-  ASSERT_EQ((*r)->jobs.size(), 1u);
-  EXPECT_EQ((*r)->jobs[0].job.id, id);
+  ASSERT_TRUE(ClaimedOnly(out->Wait(), id));
   EXPECT_EQ(dispatcher_->counters().reclaims, 1u);
 }
 
 // The race a naive dispatcher loses: the claim finds nothing, the job commits
 // and signals while no one is parked yet, then the claim's completion parks.
 TEST_F(DispatcherTest, WorkSignalledWhileClaimRunsIsNotLost) {
-  store_->HoldClaimCompletions();
-  auto out = MakeCollector();
-  dispatcher_->ClaimAsync(Req(), Now() + seconds(60), out->Callback());
-  store_->WaitForClaims(1);                     // ran, found nothing, completion held
+  auto out = ClaimHeld();                       // ran, found nothing, completion held
   JobId id = store_->CreateJobNow("q", Now());  // signals; nobody parked
   store_->ReleaseClaimCompletions();
 
-  auto r = out->Wait();
-  ASSERT_TRUE(r && r->ok());
-  ASSERT_EQ((*r)->jobs.size(), 1u);
-  EXPECT_EQ((*r)->jobs[0].job.id, id);
+  ASSERT_TRUE(ClaimedOnly(out->Wait(), id));
   EXPECT_EQ(dispatcher_->counters().reclaims, 1u);
 }
 
 // A signal that arrives while the claim is at the store survives a cycle that
 // forgets unused queues: the claim still refers to its queue.
 TEST_F(DispatcherTest, ForgettingQueuesNeverLosesTheSignalOfAClaimInFlight) {
-  store_->HoldClaimCompletions();
-  auto out = MakeCollector();
-  dispatcher_->ClaimAsync(Req(), Now() + seconds(60), out->Callback());
-  store_->WaitForClaims(1);
+  auto out = ClaimHeld();
   JobId id = store_->CreateJobNow("q", Now());
   dispatcher_->RunOnce(Now());  // sweeps unused queues; "q" is in use
   EXPECT_EQ(dispatcher_->counters().queues, 1);
   store_->ReleaseClaimCompletions();
-  auto r = out->Wait();
-  ASSERT_TRUE(r && r->ok());
-  ASSERT_EQ((*r)->jobs.size(), 1u);
-  EXPECT_EQ((*r)->jobs[0].job.id, id);
+  ASSERT_TRUE(ClaimedOnly(out->Wait(), id));
 }
 
 // Memory does not grow with every queue name ever waited on: once nothing
@@ -333,10 +274,7 @@ TEST_F(DispatcherTest, WaiterOnSeveralQueuesWakesForAnyOfThem) {
   ASSERT_TRUE(WaitFor([](const auto& c) { return c.parked == 1; }));
   store_->CreateJobNow("other", Now());
   JobId id = store_->CreateJobNow("b", Now());
-  auto r = out->Wait();
-  ASSERT_TRUE(r && r->ok());
-  ASSERT_EQ((*r)->jobs.size(), 1u);
-  EXPECT_EQ((*r)->jobs[0].job.id, id);
+  ASSERT_TRUE(ClaimedOnly(out->Wait(), id));
   EXPECT_EQ(dispatcher_->counters().wakeups, 1u);
 }
 
@@ -347,9 +285,7 @@ TEST_F(DispatcherTest, BlockingClaimWaitsForWorkWithoutTimeLimit) {
   ASSERT_TRUE(WaitFor([](const auto& c) { return c.parked == 1; }));
   JobId id = store_->CreateJobNow("q", Now());
   worker.join();
-  ASSERT_TRUE(got && got->ok());
-  ASSERT_EQ((*got)->jobs.size(), 1u);
-  EXPECT_EQ((*got)->jobs[0].job.id, id);
+  ASSERT_TRUE(ClaimedOnly(got, id));
 }
 
 TEST_F(DispatcherTest, EmptyQueueListIsInvalid) {
@@ -411,18 +347,12 @@ TEST_F(DispatcherTest, StopCompletesParkedWaitersAndRefusesNewOnes) {
 // A job leased by a claim already at the store must still reach its claimer.
 TEST_F(DispatcherTest, StopDeliversJobsOfClaimsAlreadyAtTheStore) {
   JobId id = store_->CreateJobNow("q", Now());
-  store_->HoldClaimCompletions();
-  auto out = MakeCollector();
-  dispatcher_->ClaimAsync(Req(), Now() + seconds(60), out->Callback());
-  store_->WaitForClaims(1);
+  auto out = ClaimHeld();
   std::thread stopper([&] { dispatcher_->Stop(); });
   ASSERT_TRUE(WaitFor([](const auto& c) { return c.stopping; }));
   store_->ReleaseClaimCompletions();
   stopper.join();
-  auto r = out->Wait();
-  ASSERT_TRUE(r && r->ok());
-  ASSERT_EQ((*r)->jobs.size(), 1u);
-  EXPECT_EQ((*r)->jobs[0].job.id, id);
+  ASSERT_TRUE(ClaimedOnly(out->Wait(), id));
 }
 
 // Many producers and claimers on real time: every job is claimed exactly once

@@ -18,6 +18,7 @@ namespace jobtape::engine {
 namespace {
 
 using std::chrono::seconds;
+using testing::ClaimedOnly;
 using testing::kSafety;
 using testing::MakeCollector;
 
@@ -63,6 +64,18 @@ class EngineSqliteTest : public ::testing::Test {
   }
   bool WaitFor(const std::function<bool(const DispatcherCounters&)>& pred) {
     return dispatcher_->WaitFor(pred, kSafety);
+  }
+  // Claims one job, parks a second claimer, then finishes the claimed job:
+  // the capacity that frees must wake the waiter, which claims `next`.
+  void ExpectFinishWakesWaiterFor(JobId next) {
+    auto first = dispatcher_->Claim(Req(), Duration{0});
+    ASSERT_TRUE(first.ok() && first->jobs.size() == 1u);
+
+    auto out = MakeCollector();
+    dispatcher_->ClaimAsync(Req(), Now() + seconds(60), out->Callback());
+    ASSERT_TRUE(WaitFor([](const auto& c) { return c.parked == 1; }));
+    ASSERT_TRUE(store_->JobFinish({.now = Now(), .lease = first->jobs[0].lease}).ok());
+    EXPECT_TRUE(ClaimedOnly(out->Wait(), next));
   }
 
   testing::TempDir dir_;
@@ -111,10 +124,7 @@ TEST_F(EngineSqliteTest, DelayedJobIsClaimedWhenDue) {
   ASSERT_TRUE(WaitFor([](const auto& c) { return c.parked == 1; }));
   EXPECT_FALSE(out->done());
   manual_.Advance(seconds(10));
-  auto r = out->Wait();
-  ASSERT_TRUE(r && r->ok());
-  ASSERT_EQ((*r)->jobs.size(), 1u);
-  EXPECT_EQ((*r)->jobs[0].job.id, id);
+  ASSERT_TRUE(ClaimedOnly(out->Wait(), id));
 }
 
 // max_concurrent = 1: the second job waits for the first to finish; the
@@ -123,17 +133,7 @@ TEST_F(EngineSqliteTest, FinishFreeingQueueCapacityWakesWaiter) {
   ASSERT_TRUE(store_->QueueUpdate({.now = Now(), .name = "q", .max_concurrent = 1}).ok());
   Enqueue();
   JobId second = Enqueue();
-  auto first = dispatcher_->Claim(Req(), Duration{0});
-  ASSERT_TRUE(first.ok() && first->jobs.size() == 1u);
-
-  auto out = MakeCollector();
-  dispatcher_->ClaimAsync(Req(), Now() + seconds(60), out->Callback());
-  ASSERT_TRUE(WaitFor([](const auto& c) { return c.parked == 1; }));
-  ASSERT_TRUE(store_->JobFinish({.now = Now(), .lease = first->jobs[0].lease}).ok());
-  auto r = out->Wait();
-  ASSERT_TRUE(r && r->ok());
-  ASSERT_EQ((*r)->jobs.size(), 1u);
-  EXPECT_EQ((*r)->jobs[0].job.id, second);
+  ExpectFinishWakesWaiterFor(second);
 }
 
 // The same for a concurrency key (limit 1 by default) in an unlimited queue.
@@ -143,17 +143,7 @@ TEST_F(EngineSqliteTest, FinishFreeingAConcurrencyKeyWakesWaiter) {
   p.jobs.assign(2, JobSpec{.kind = "k", .queue = "q", .concurrency_key = "tenant-1"});
   auto enq = store_->JobsEnqueue(p);
   ASSERT_TRUE(enq.ok()) << enq.status().ToString();
-  auto first = dispatcher_->Claim(Req(), Duration{0});
-  ASSERT_TRUE(first.ok() && first->jobs.size() == 1u);
-
-  auto out = MakeCollector();
-  dispatcher_->ClaimAsync(Req(), Now() + seconds(60), out->Callback());
-  ASSERT_TRUE(WaitFor([](const auto& c) { return c.parked == 1; }));
-  ASSERT_TRUE(store_->JobFinish({.now = Now(), .lease = first->jobs[0].lease}).ok());
-  auto r = out->Wait();
-  ASSERT_TRUE(r && r->ok());
-  ASSERT_EQ((*r)->jobs.size(), 1u);
-  EXPECT_EQ((*r)->jobs[0].job.id, enq->jobs[1].id);
+  ExpectFinishWakesWaiterFor(enq->jobs[1].id);
 }
 
 // Without a queue limit or a concurrency key no claimer can be waiting for

@@ -62,6 +62,20 @@ class StreamHubTest : public ::testing::Test {
   // FakeStore runs requests in order on one thread: once a request of ours
   // completed, every completion queued before it has returned.
   void StoreBarrier() { (void)store_->TapeRead({.job_id = 1}); }
+  // A job with events 1..5 gets a subscriber from 0 whose catch-up read is
+  // held at `hold`; 6..8 commit (and arrive live) while it is held, then the
+  // final 9. The subscriber must read 1..9, each event once.
+  void ExpectCatchUpRaceDeliversEveryEventOnce(FakeStore::Hold hold) {
+    JobId id = NewJob();
+    store_->AppendNow(id, EventType::kProgress, 4);
+    store_->HoldReads(hold);
+    auto sub = hub_->Subscribe(id, 0, 64);
+    store_->WaitForHeldReads(1);
+    store_->AppendNow(id, EventType::kProgress, 3);
+    store_->ReleaseReads();
+    store_->AppendNow(id, EventType::kFinal);
+    ExpectSeqs(ReadAll(*sub), 1, 9);
+  }
 
   ManualClock clock_;
   std::unique_ptr<FakeStore> store_;
@@ -121,29 +135,13 @@ TEST_F(StreamHubTest, AfterBeyondTheTapeIsInvalid) {
 // The catch-up read saw seq 1..5; 6..8 committed and arrived live before the
 // read's completion. They must be read again, not lost.
 TEST_F(StreamHubTest, EventsCommittedAfterTheCatchUpReadAreNotLost) {
-  JobId id = NewJob();
-  store_->AppendNow(id, EventType::kProgress, 4);
-  store_->HoldReads(FakeStore::Hold::kAfter);
-  auto sub = hub_->Subscribe(id, 0, 64);
-  store_->WaitForHeldReads(1);
-  store_->AppendNow(id, EventType::kProgress, 3);
-  store_->ReleaseReads();
-  store_->AppendNow(id, EventType::kFinal);
-  ExpectSeqs(ReadAll(*sub), 1, 9);
+  ExpectCatchUpRaceDeliversEveryEventOnce(FakeStore::Hold::kAfter);
   EXPECT_EQ(store_->reads(), 2);
 }
 
 // 6..8 arrived live during catch-up *and* are in the read: delivered once.
 TEST_F(StreamHubTest, EventsBothLiveAndInTheCatchUpReadAreNotDuplicated) {
-  JobId id = NewJob();
-  store_->AppendNow(id, EventType::kProgress, 4);
-  store_->HoldReads(FakeStore::Hold::kBefore);
-  auto sub = hub_->Subscribe(id, 0, 64);
-  store_->WaitForHeldReads(1);
-  store_->AppendNow(id, EventType::kProgress, 3);
-  store_->ReleaseReads();
-  store_->AppendNow(id, EventType::kFinal);
-  ExpectSeqs(ReadAll(*sub), 1, 9);
+  ExpectCatchUpRaceDeliversEveryEventOnce(FakeStore::Hold::kBefore);
   EXPECT_EQ(store_->reads(), 1);
 }
 

@@ -3,6 +3,8 @@
 // passing test never reaches them.
 #pragma once
 
+#include <gtest/gtest.h>
+
 #include <chrono>
 #include <condition_variable>
 #include <cstdlib>
@@ -55,6 +57,21 @@ class ClaimCollector : public std::enable_shared_from_this<ClaimCollector> {
 
 inline std::shared_ptr<ClaimCollector> MakeCollector() {
   return std::make_shared<ClaimCollector>();
+}
+
+// Success if the claim completed (`r` is a ClaimCollector::Wait() or a
+// Claim() result), succeeded and handed out exactly the one job `id`.
+inline ::testing::AssertionResult ClaimedOnly(const std::optional<Result<store::ClaimResult>>& r,
+                                              JobId id) {
+  if (!r) return ::testing::AssertionFailure() << "the claim never completed";
+  if (!r->ok())
+    return ::testing::AssertionFailure() << "the claim failed: " << r->status().ToString();
+  const auto& jobs = (*r)->jobs;
+  if (jobs.size() != 1u) return ::testing::AssertionFailure() << jobs.size() << " jobs, not 1";
+  if (jobs[0].job.id != id) {
+    return ::testing::AssertionFailure() << "claimed job " << jobs[0].job.id << ", not " << id;
+  }
+  return ::testing::AssertionSuccess();
 }
 
 // A fresh directory under $TMPDIR (or /tmp), removed with its contents.
