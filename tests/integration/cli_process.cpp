@@ -52,20 +52,15 @@ CliProcess::~CliProcess() {
 }
 
 void CliProcess::Read(int fd, Stream& into) {
-  char buf[4096];
-  while (true) {
-    ssize_t n = ::read(fd, buf, sizeof buf);
-    if (n < 0 && errno == EINTR) continue;
+  ReadToEnd(fd, [&](std::string_view chunk) {
     std::lock_guard<std::mutex> lock(mu_);
-    if (n <= 0) {
+    if (chunk.empty()) {
       into.eof = true;
-      cv_.notify_all();
-      break;
+    } else {
+      into.text.append(chunk);
     }
-    into.text.append(buf, static_cast<std::size_t>(n));
     cv_.notify_all();
-  }
-  ::close(fd);
+  });
 }
 
 bool CliProcess::WaitForLine(std::string_view needle, std::chrono::milliseconds guard) {

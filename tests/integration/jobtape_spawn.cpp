@@ -3,8 +3,9 @@
 #include <signal.h>
 #include <spawn.h>
 #include <sys/wait.h>
+#include <unistd.h>
 
-#include <string_view>
+#include <cerrno>
 
 extern char** environ;
 
@@ -44,6 +45,18 @@ std::optional<int> ReapExitCode(pid_t pid) {
   int status = 0;
   if (::waitpid(pid, &status, 0) != pid) return std::nullopt;
   return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+}
+
+void ReadToEnd(int fd, const std::function<void(std::string_view chunk)>& on_read) {
+  char buf[4096];
+  while (true) {
+    ssize_t n = ::read(fd, buf, sizeof buf);
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) break;
+    on_read(std::string_view(buf, static_cast<std::size_t>(n)));
+  }
+  on_read({});
+  ::close(fd);
 }
 
 void KillAndReap(pid_t pid) {

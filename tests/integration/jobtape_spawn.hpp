@@ -7,9 +7,11 @@
 
 #include <sys/types.h>
 
+#include <functional>
 #include <map>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <utility>
 #include <vector>
 
@@ -25,6 +27,10 @@ pid_t SpawnJobtape(std::vector<std::string> args, const std::map<std::string, st
 // Reaps `pid`: its exit code, 128 + signal if a signal ended it, or nullopt
 // if waitpid failed.
 std::optional<int> ReapExitCode(pid_t pid);
+
+// Reads `fd` to its end (EOF or an error), calling on_read with each chunk
+// and once with an empty one at the end; then closes `fd`.
+void ReadToEnd(int fd, const std::function<void(std::string_view chunk)>& on_read);
 
 // SIGKILLs and reaps `pid`; for destructors, never leaving a child running.
 void KillAndReap(pid_t pid);

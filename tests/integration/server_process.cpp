@@ -4,7 +4,6 @@
 #include <poll.h>
 #include <signal.h>
 #include <sys/syscall.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -68,26 +67,22 @@ ChildProcess::~ChildProcess() {
 }
 
 void ChildProcess::ReadOutput(int fd) {
-  char buf[4096];
-  while (true) {
-    ssize_t n = ::read(fd, buf, sizeof buf);
-    if (n < 0 && errno == EINTR) continue;
+  ReadToEnd(fd, [&](std::string_view chunk) {
     std::lock_guard<std::mutex> lock(mu_);
-    if (n <= 0) {
+    if (chunk.empty()) {
       if (!partial_.empty()) lines_.push_back(std::move(partial_));
+      partial_.clear();
       eof_ = true;
-      cv_.notify_all();
-      break;
-    }
-    partial_.append(buf, static_cast<std::size_t>(n));
-    std::size_t nl;
-    while ((nl = partial_.find('\n')) != std::string::npos) {
-      lines_.push_back(partial_.substr(0, nl));
-      partial_.erase(0, nl + 1);
+    } else {
+      partial_.append(chunk);
+      std::size_t nl;
+      while ((nl = partial_.find('\n')) != std::string::npos) {
+        lines_.push_back(partial_.substr(0, nl));
+        partial_.erase(0, nl + 1);
+      }
     }
     cv_.notify_all();
-  }
-  ::close(fd);
+  });
 }
 
 bool ChildProcess::WaitForLine(std::string_view needle, std::chrono::milliseconds guard) {
