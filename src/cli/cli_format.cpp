@@ -8,7 +8,7 @@
 #include <boost/json/parse.hpp>
 #include <boost/json/serialize.hpp>
 
-#include "client/json_text.hpp"
+#include "json_text/raw_text.hpp"
 
 namespace jobtape::cli {
 namespace json = boost::json;
@@ -228,7 +228,7 @@ std::string Compact(std::string_view text, std::size_t max) {
   boost::system::error_code ec;
   json::parse(json::string_view(text.data(), text.size()), ec);
   // The user's JSON as they wrote it (numbers untouched), minus whitespace.
-  std::string one = ec ? OneLine(text) : OneLine(client::CompactJson(text));
+  std::string one = ec ? OneLine(text) : OneLine(json_text::CompactJson(text));
   return Cut(one, max);
 }
 
@@ -292,7 +292,7 @@ std::string DescribeEvent(const Event& event) {
       std::string out = name + " " + StrOf(*o, "state");
       std::string error = ErrorText(*o);
       if (!error.empty()) out += ": " + error;
-      if (auto result = client::RawMember(event.data, "result")) {
+      if (auto result = json_text::RawMemberValue(event.data, "result")) {
         out += " result " + Compact(*result);
       }
       return out;
@@ -341,7 +341,7 @@ std::vector<std::string> FinalDetails(const Event& final_event) {
   if (!error.empty()) out.push_back("error: " + error);
   std::string reason = OneLine(StrOf(*o, "reason"));
   if (!reason.empty()) out.push_back("reason: " + reason);
-  if (auto result = client::RawMember(final_event.data, "result")) {
+  if (auto result = json_text::RawMemberValue(final_event.data, "result")) {
     out.push_back("result: " + Compact(*result, 2000));
   }
   return out;

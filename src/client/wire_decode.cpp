@@ -1,11 +1,13 @@
 #include <boost/json/parse.hpp>
 #include <boost/json/serialize.hpp>
 
-#include "client/json_text.hpp"
 #include "client/wire.hpp"
+#include "json_text/raw_text.hpp"
 
 namespace jobtape::client {
 namespace json = boost::json;
+using json_text::RawArrayElements;
+using json_text::RawMemberValue;
 namespace {
 
 Status Unexpected(std::string_view what) {
@@ -71,7 +73,7 @@ Duration Millis(const json::object& o, std::string_view key, Duration fallback) 
 std::string Raw(std::string_view raw, const json::object& o, std::string_view key) {
   const json::value* v = Member(o, key);
   if (v == nullptr) return {};
-  if (auto text = RawMember(raw, key)) return std::string(*text);
+  if (auto text = RawMemberValue(raw, key)) return std::string(*text);
   return json::serialize(*v);  // no text to slice (cannot happen for a parsed reply)
 }
 
@@ -191,7 +193,7 @@ Result<Schedule> ScheduleFrom(const json::value& v, std::string_view raw) {
   s.misfire = Str(o, "misfire");
   s.paused = Bool(o, "paused");
   if (const json::value* job = Member(o, "job"); job != nullptr && job->is_object()) {
-    SpecFrom(job->get_object(), RawMember(raw, "job").value_or(""), s.job);
+    SpecFrom(job->get_object(), RawMemberValue(raw, "job").value_or(""), s.job);
   }
   s.next_fire_at = Time(o, "next_fire_at");
   s.last_fire_at = Time(o, "last_fire_at");
@@ -223,11 +225,11 @@ Result<std::vector<T>> ListOf(const json::value& doc, std::string_view raw, std:
     array_text = raw;
   } else if (doc.is_object()) {
     items = Array(doc.get_object(), key);
-    array_text = RawMember(raw, key);
+    array_text = RawMemberValue(raw, key);
   }
   if (items == nullptr) return Unexpected("no \"" + std::string(key) + "\" array");
   std::optional<std::vector<std::string_view>> texts;
-  if (array_text) texts = RawElements(*array_text);
+  if (array_text) texts = RawArrayElements(*array_text);
   if (!texts || texts->size() != items->size()) return Unexpected("array text mismatch");
   std::vector<T> out;
   out.reserve(items->size());
@@ -364,7 +366,7 @@ Result<std::vector<ClaimedJob>> ParseClaims(std::string_view text) {
         if (!item.is_object()) return Unexpected("a claim is not an object");
         const json::object& o = item.get_object();
         const json::value* job_v = Member(o, "job");
-        auto job = job_v != nullptr ? JobFrom(*job_v, RawMember(raw, "job").value_or(""))
+        auto job = job_v != nullptr ? JobFrom(*job_v, RawMemberValue(raw, "job").value_or(""))
                                     : JobFrom(item, raw);
         if (!job.ok()) return job.status();
         const json::value* lease_v = Member(o, "lease");

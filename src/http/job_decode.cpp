@@ -3,10 +3,12 @@
 #include <string>
 
 #include "http/json_fields.hpp"
-#include "http/json_raw.hpp"
+#include "json_text/raw_text.hpp"
 
 namespace jobtape::http {
 namespace json = boost::json;
+using json_text::RawArrayElements;
+using json_text::RawMemberValue;
 namespace {
 
 Status DecodeBackoff(const json::object& job, Backoff& out) {

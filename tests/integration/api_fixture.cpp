@@ -35,9 +35,7 @@ ApiReply Api::Call(const std::string& method, const std::string& target, const s
   out.status = reply->status;
   out.body = reply->body;
   out.headers = reply->headers;
-  boost::system::error_code ec;
-  boost::json::value v = boost::json::parse(out.body, ec);
-  if (!ec) out.json = std::move(v);
+  out.json = reply->BodyJson();
   return out;
 }
 

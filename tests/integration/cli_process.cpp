@@ -2,13 +2,11 @@
 
 #include <fcntl.h>
 #include <signal.h>
-#include <spawn.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
 #include <cerrno>
 
-extern char** environ;
+#include "jobtape_spawn.hpp"
 
 namespace jobtape::integration {
 
@@ -17,37 +15,16 @@ CliProcess::CliProcess(std::vector<std::string> args, std::map<std::string, std:
   // A command that exits before reading its stdin must not kill the test
   // with SIGPIPE; the writer then just stops.
   ::signal(SIGPIPE, SIG_IGN);
-  args.insert(args.begin(), JOBTAPE_BINARY);
-  std::vector<std::string> envs;
-  for (char** e = environ; e && *e; ++e) {
-    if (std::string_view(*e).substr(0, 8) != "JOBTAPE_") envs.emplace_back(*e);
-  }
-  for (const auto& [k, v] : env)
-    envs.push_back(k + "=" + v);
-  std::vector<char*> argv, envp;
-  for (auto& a : args)
-    argv.push_back(a.data());
-  argv.push_back(nullptr);
-  for (auto& e : envs)
-    envp.push_back(e.data());
-  envp.push_back(nullptr);
-
   int in[2], out[2], err[2];
   if (::pipe2(in, O_CLOEXEC) != 0) return;
   if (::pipe2(out, O_CLOEXEC) != 0) return;
   if (::pipe2(err, O_CLOEXEC) != 0) return;
-  posix_spawn_file_actions_t actions;
-  posix_spawn_file_actions_init(&actions);
-  posix_spawn_file_actions_adddup2(&actions, in[0], STDIN_FILENO);
-  posix_spawn_file_actions_adddup2(&actions, out[1], STDOUT_FILENO);
-  posix_spawn_file_actions_adddup2(&actions, err[1], STDERR_FILENO);
-  int rc = ::posix_spawn(&pid_, argv[0], &actions, nullptr, argv.data(), envp.data());
-  posix_spawn_file_actions_destroy(&actions);
+  pid_ = SpawnJobtape(std::move(args), env,
+                      {{in[0], STDIN_FILENO}, {out[1], STDOUT_FILENO}, {err[1], STDERR_FILENO}});
   ::close(in[0]);
   ::close(out[1]);
   ::close(err[1]);
-  if (rc != 0) {
-    pid_ = -1;
+  if (pid_ < 0) {
     ::close(in[1]);
     ::close(out[0]);
     ::close(err[0]);
@@ -68,31 +45,22 @@ CliProcess::CliProcess(std::vector<std::string> args, std::map<std::string, std:
 }
 
 CliProcess::~CliProcess() {
-  if (pid_ > 0 && !exit_code_) {
-    ::kill(pid_, SIGKILL);
-    int status = 0;
-    ::waitpid(pid_, &status, 0);
-  }
+  if (pid_ > 0 && !exit_code_) KillAndReap(pid_);
   for (std::thread* t : {&out_reader_, &err_reader_, &in_writer_}) {
     if (t->joinable()) t->join();
   }
 }
 
 void CliProcess::Read(int fd, Stream& into) {
-  char buf[4096];
-  while (true) {
-    ssize_t n = ::read(fd, buf, sizeof buf);
-    if (n < 0 && errno == EINTR) continue;
+  ReadToEnd(fd, [&](std::string_view chunk) {
     std::lock_guard<std::mutex> lock(mu_);
-    if (n <= 0) {
+    if (chunk.empty()) {
       into.eof = true;
-      cv_.notify_all();
-      break;
+    } else {
+      into.text.append(chunk);
     }
-    into.text.append(buf, static_cast<std::size_t>(n));
     cv_.notify_all();
-  }
-  ::close(fd);
+  });
 }
 
 bool CliProcess::WaitForLine(std::string_view needle, std::chrono::milliseconds guard) {
@@ -112,9 +80,7 @@ std::optional<int> CliProcess::Wait(std::chrono::milliseconds guard) {
     std::unique_lock<std::mutex> lock(mu_);
     if (!cv_.wait_for(lock, guard, [this] { return out_.eof && err_.eof; })) return std::nullopt;
   }
-  int status = 0;
-  if (::waitpid(pid_, &status, 0) != pid_) return std::nullopt;
-  exit_code_ = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+  exit_code_ = ReapExitCode(pid_);
   return exit_code_;
 }
 

@@ -72,19 +72,10 @@ echo '::result {"ok": true}')",
   int64_t flaky = SubmitKind(api, "flaky");
   int64_t broken = SubmitKind(api, "broken");
 
-  auto tape = WaitForFinal(flaky);
-  auto failures = OfType(tape, "attempt_failed");
-  ASSERT_EQ(failures.size(), 1u);
-  EXPECT_EQ(failures[0].attempt, 1);
-  EXPECT_EQ(failures[0].data.at("error").at("code"), "exit_status");
-  EXPECT_EQ(OfType(tape, "started").size(), 2u);
-  EXPECT_EQ(tape.back().data.at("state"), "succeeded");
-  EXPECT_EQ(tape.back().attempt, 2);
+  ASSERT_NO_FATAL_FAILURE(ExpectRetriedOnceThenSucceeded(WaitForFinal(flaky)));
 
   // A fatal exit code ends the job at once, with attempts left.
-  auto broken_tape = WaitForFinal(broken);
-  EXPECT_EQ(OfType(broken_tape, "started").size(), 1u);
-  EXPECT_EQ(broken_tape.back().data.at("state"), "failed");
+  ExpectFailedWithoutRetry(WaitForFinal(broken));
   ApiReply job = api.Get("/v1/jobs/" + std::to_string(broken));
   EXPECT_EQ(job.json.at("error").at("code"), "exit_status");
 }

@@ -3,9 +3,7 @@
 #include <fcntl.h>
 #include <poll.h>
 #include <signal.h>
-#include <spawn.h>
 #include <sys/syscall.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -15,7 +13,7 @@
 
 #include <gtest/gtest.h>
 
-extern char** environ;
+#include "jobtape_spawn.hpp"
 
 namespace jobtape::integration {
 
@@ -46,35 +44,11 @@ TempDir::~TempDir() {
 ChildProcess::ChildProcess(std::vector<std::string> args, std::map<std::string, std::string> env,
                            std::string what)
     : what_(std::move(what)) {
-  args.insert(args.begin(), JOBTAPE_BINARY);
-  std::vector<std::string> envs;
-  for (char** e = environ; e && *e; ++e) {
-    const std::string_view entry(*e);
-    const std::string name(entry.substr(0, entry.find('=')));
-    if (name.rfind("JOBTAPE_", 0) != 0 && env.count(name) == 0) envs.emplace_back(entry);
-  }
-  for (const auto& [k, v] : env)
-    envs.push_back(k + "=" + v);
-
-  std::vector<char*> argv, envp;
-  for (auto& a : args)
-    argv.push_back(a.data());
-  argv.push_back(nullptr);
-  for (auto& e : envs)
-    envp.push_back(e.data());
-  envp.push_back(nullptr);
-
   int fds[2];
   if (::pipe2(fds, O_CLOEXEC) != 0) return;
-  posix_spawn_file_actions_t actions;
-  posix_spawn_file_actions_init(&actions);
-  posix_spawn_file_actions_adddup2(&actions, fds[1], STDOUT_FILENO);
-  posix_spawn_file_actions_adddup2(&actions, fds[1], STDERR_FILENO);
-  int rc = ::posix_spawn(&pid_, args[0].c_str(), &actions, nullptr, argv.data(), envp.data());
-  posix_spawn_file_actions_destroy(&actions);
+  pid_ = SpawnJobtape(std::move(args), env, {{fds[1], STDOUT_FILENO}, {fds[1], STDERR_FILENO}});
   ::close(fds[1]);
-  if (rc != 0) {
-    pid_ = -1;
+  if (pid_ < 0) {
     ::close(fds[0]);
     return;
   }
@@ -82,11 +56,7 @@ ChildProcess::ChildProcess(std::vector<std::string> args, std::map<std::string, 
 }
 
 ChildProcess::~ChildProcess() {
-  if (pid_ > 0 && !exit_code_) {
-    ::kill(pid_, SIGKILL);
-    int status = 0;
-    ::waitpid(pid_, &status, 0);
-  }
+  if (pid_ > 0 && !exit_code_) KillAndReap(pid_);
   if (reader_.joinable()) reader_.join();
   // Under ASan/TSan the process reports to its own output: make that a failure.
   const std::string output = Output();
@@ -97,26 +67,22 @@ ChildProcess::~ChildProcess() {
 }
 
 void ChildProcess::ReadOutput(int fd) {
-  char buf[4096];
-  while (true) {
-    ssize_t n = ::read(fd, buf, sizeof buf);
-    if (n < 0 && errno == EINTR) continue;
+  ReadToEnd(fd, [&](std::string_view chunk) {
     std::lock_guard<std::mutex> lock(mu_);
-    if (n <= 0) {
+    if (chunk.empty()) {
       if (!partial_.empty()) lines_.push_back(std::move(partial_));
+      partial_.clear();
       eof_ = true;
-      cv_.notify_all();
-      break;
-    }
-    partial_.append(buf, static_cast<std::size_t>(n));
-    std::size_t nl;
-    while ((nl = partial_.find('\n')) != std::string::npos) {
-      lines_.push_back(partial_.substr(0, nl));
-      partial_.erase(0, nl + 1);
+    } else {
+      partial_.append(chunk);
+      std::size_t nl;
+      while ((nl = partial_.find('\n')) != std::string::npos) {
+        lines_.push_back(partial_.substr(0, nl));
+        partial_.erase(0, nl + 1);
+      }
     }
     cv_.notify_all();
-  }
-  ::close(fd);
+  });
 }
 
 bool ChildProcess::WaitForLine(std::string_view needle, std::chrono::milliseconds guard) {
@@ -142,9 +108,7 @@ std::optional<int> ChildProcess::WaitForExit(std::chrono::milliseconds guard) {
     std::unique_lock<std::mutex> lock(mu_);
     if (!cv_.wait_for(lock, guard, [this] { return eof_; })) return std::nullopt;
   }
-  int status = 0;
-  if (::waitpid(pid_, &status, 0) != pid_) return std::nullopt;
-  exit_code_ = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+  exit_code_ = ReapExitCode(pid_);
   return exit_code_;
 }
 

@@ -72,4 +72,19 @@ std::string WaitForLogLine(uint16_t port, int64_t id, const std::string& prefix)
   return {};
 }
 
+void ExpectRetriedOnceThenSucceeded(const std::vector<TapeEvent>& tape) {
+  auto failures = OfType(tape, "attempt_failed");
+  ASSERT_EQ(failures.size(), 1u);
+  EXPECT_EQ(failures[0].attempt, 1);
+  EXPECT_EQ(failures[0].data.at("error").at("code"), "exit_status");
+  EXPECT_EQ(OfType(tape, "started").size(), 2u);
+  EXPECT_EQ(tape.back().data.at("state"), "succeeded");
+  EXPECT_EQ(tape.back().attempt, 2);
+}
+
+void ExpectFailedWithoutRetry(const std::vector<TapeEvent>& tape) {
+  EXPECT_EQ(OfType(tape, "started").size(), 1u);
+  EXPECT_EQ(tape.back().data.at("state"), "failed");
+}
+
 }  // namespace jobtape::integration

@@ -32,4 +32,11 @@ std::vector<TapeEvent> WaitForFinal(uint16_t port, int64_t id);
 // that line, or "" if the tape ended first.
 std::string WaitForLogLine(uint16_t port, int64_t id, const std::string& prefix);
 
+// The two outcomes of a retry policy with a fatal exit code, as test
+// expectations on a finished tape: the first attempt failed with
+// "exit_status" and the second succeeded...
+void ExpectRetriedOnceThenSucceeded(const std::vector<TapeEvent>& tape);
+// ... or a fatal exit ended the job failed after one attempt, attempts left.
+void ExpectFailedWithoutRetry(const std::vector<TapeEvent>& tape);
+
 }  // namespace jobtape::integration

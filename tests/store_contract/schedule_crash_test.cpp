@@ -13,35 +13,25 @@
 // every fire time of every schedule has exactly one job.
 #include <gtest/gtest.h>
 
-#include <fcntl.h>
-#include <poll.h>
 #include <signal.h>
-#include <spawn.h>
 #include <sys/wait.h>
-#include <unistd.h>
 
-#include <atomic>
-#include <cerrno>
 #include <cstdlib>
-#include <cstring>
 #include <map>
 #include <set>
 #include <string>
 #include <vector>
 
+#include "crash_child.hpp"
 #include "store/cron.hpp"
 #include "store/sqlite/sqlite_store.hpp"
 #include "temp_dir.hpp"
-
-extern char** environ;
 
 namespace jobtape::store::testing {
 namespace {
 
 constexpr const char* kChildEnv = "JOBTAPE_SCHEDULE_CRASH_CHILD";
 constexpr const char* kKillAtEnv = "JOBTAPE_SCHEDULE_CRASH_KILL_AT";
-constexpr int kAckFd = 3;
-constexpr int kPollTimeoutMs = 120'000;  // a failure guard, not a wait for progress
 constexpr int64_t kDuplicateAck = -1;
 
 const TimePoint kBegin = FromMicros(1'700'000'000'000'000);  // 2023-11-14T22:13:20Z
@@ -106,8 +96,7 @@ TEST(ScheduleCrashChild, DISABLED_FireUntilKilled) {
   ASSERT_TRUE(store.ok()) << store.status().ToString();
   ::signal(SIGPIPE, SIG_IGN);
   Status s = FireThrough(**store, [](const FiredSchedule& f) {
-    int64_t ack = f.duplicate ? kDuplicateAck : ToMicros(f.fire_at);
-    return ::write(kAckFd, &ack, sizeof ack) == static_cast<ssize_t>(sizeof ack);
+    return WriteAck(f.duplicate ? kDuplicateAck : ToMicros(f.fire_at));
   });
   if (!s.ok()) {
     std::fprintf(stderr, "child: %s\n", s.ToString().c_str());
@@ -116,74 +105,18 @@ TEST(ScheduleCrashChild, DISABLED_FireUntilKilled) {
   std::_Exit(0);
 }
 
-// Reads one 8-byte ack; false at EOF (the child died) or on timeout (*error).
-bool ReadAck(int fd, int64_t* ack, std::string* error) {
-  char buf[sizeof(int64_t)];
-  std::size_t got = 0;
-  while (got < sizeof buf) {
-    pollfd pfd{fd, POLLIN, 0};
-    int ready = ::poll(&pfd, 1, kPollTimeoutMs);
-    if (ready == 0) {
-      *error = "child sent nothing for 120 s";
-      return false;
-    }
-    if (ready < 0 && errno == EINTR) continue;
-    ssize_t n = ::read(fd, buf + got, sizeof buf - got);
-    if (n < 0 && errno == EINTR) continue;
-    if (n <= 0) {
-      if (got != 0) *error = "torn ack in the pipe";
-      return false;
-    }
-    got += static_cast<std::size_t>(n);
-  }
-  std::memcpy(ack, buf, sizeof buf);
-  return true;
-}
-
 // Runs one child round; kill_at 0 = the parent kills after `kill_after_acks`.
 void RunChild(const std::string& db, int kill_at, std::size_t kill_after_acks,
               std::vector<int64_t>* acks) {
-  int fds[2];
-  ASSERT_EQ(::pipe2(fds, O_CLOEXEC), 0) << std::strerror(errno);
-  posix_spawn_file_actions_t actions;
-  posix_spawn_file_actions_init(&actions);
-  posix_spawn_file_actions_adddup2(&actions, fds[1], kAckFd);  // clears CLOEXEC on fd 3
-  posix_spawn_file_actions_addopen(&actions, STDOUT_FILENO, "/dev/null", O_WRONLY, 0);
-  std::string db_entry = std::string(kChildEnv) + "=" + db;
-  std::string kill_entry = std::string(kKillAtEnv) + "=" + std::to_string(kill_at);
-  std::vector<char*> envp;
-  for (char** e = environ; *e != nullptr; ++e) {
-    if (std::strncmp(*e, "JOBTAPE_SCHEDULE_CRASH_", 23) != 0) envp.push_back(*e);
-  }
-  envp.push_back(db_entry.data());
-  envp.push_back(kill_entry.data());
-  envp.push_back(nullptr);
-  std::string exe = "/proc/self/exe";
-  std::string filter = "--gtest_filter=ScheduleCrashChild.DISABLED_FireUntilKilled";
-  std::string disabled = "--gtest_also_run_disabled_tests";
-  std::vector<char*> argv = {exe.data(), filter.data(), disabled.data(), nullptr};
-  pid_t child = -1;
-  int rc = posix_spawn(&child, exe.c_str(), &actions, nullptr, argv.data(), envp.data());
-  posix_spawn_file_actions_destroy(&actions);
-  ::close(fds[1]);
-  ASSERT_EQ(rc, 0) << std::strerror(rc);
-
-  std::string error;
-  int64_t ack = 0;
-  std::size_t read = 0;
-  bool killed = false;
-  while (ReadAck(fds[0], &ack, &error)) {
-    acks->push_back(ack);
-    if (kill_at == 0 && !killed && ++read >= kill_after_acks) {
-      ::kill(child, SIGKILL);  // mid-stream: the writer is committing right now
-      killed = true;
-    }
-  }
-  if (!killed) ::kill(child, SIGKILL);  // harmless if it already died; never leave it running
-  ::close(fds[0]);
-  int status = 0;
-  ASSERT_EQ(::waitpid(child, &status, 0), child);
-  ASSERT_TRUE(error.empty()) << error;
+  CrashChildRun run;
+  ASSERT_NO_FATAL_FAILURE(
+      RunCrashChild({.test = "ScheduleCrashChild.DISABLED_FireUntilKilled",
+                     .drop_env_prefix = "JOBTAPE_SCHEDULE_CRASH_",
+                     .env = {std::string(kChildEnv) + "=" + db,
+                             std::string(kKillAtEnv) + "=" + std::to_string(kill_at)},
+                     .kill_after_acks = kill_at == 0 ? kill_after_acks : 0},
+                    acks, &run));
+  int status = run.wait_status;
   ASSERT_TRUE(WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL)
       << "the child was to die by SIGKILL; status " << status;
 }

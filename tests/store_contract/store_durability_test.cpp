@@ -10,35 +10,26 @@
 // it writes 8-byte ids (atomic pipe writes) to fd 3.
 #include <gtest/gtest.h>
 
-#include <fcntl.h>
-#include <poll.h>
 #include <signal.h>
-#include <spawn.h>
 #include <sys/wait.h>
-#include <unistd.h>
 
 #include <atomic>
-#include <cerrno>
 #include <cstdlib>
-#include <cstring>
 #include <set>
 #include <string>
 #include <thread>
 #include <vector>
 
+#include "crash_child.hpp"
 #include "store/sqlite/sqlite_store.hpp"
 #include "temp_dir.hpp"
-
-extern char** environ;
 
 namespace jobtape::store::testing {
 namespace {
 
 constexpr const char* kChildEnv = "JOBTAPE_DURABILITY_CHILD";
-constexpr int kAckFd = 3;
 constexpr int kChildThreads = 4;
 constexpr std::size_t kKillAfterAcks = 2000;
-constexpr int kPollTimeoutMs = 120'000;  // a failure guard, not a wait for progress
 
 Result<std::unique_ptr<Store>> OpenAt(const std::string& path) {
   sqlite::Options options;
@@ -75,8 +66,7 @@ TEST(StoreDurabilityChild, DISABLED_EnqueueAndAcknowledgeUntilKilled) {
           std::_Exit(2);
         }
         for (const auto& j : r->jobs) {
-          int64_t id = j.id;
-          if (::write(kAckFd, &id, sizeof id) != static_cast<ssize_t>(sizeof id)) {
+          if (!WriteAck(j.id)) {
             stop = true;  // the parent went away
             break;
           }
@@ -89,77 +79,22 @@ TEST(StoreDurabilityChild, DISABLED_EnqueueAndAcknowledgeUntilKilled) {
   std::_Exit(0);
 }
 
-// Reads exactly sizeof(int64_t) bytes unless EOF; false at EOF or timeout.
-bool ReadId(int fd, int64_t* id, std::string* error) {
-  char buf[sizeof(int64_t)];
-  std::size_t got = 0;
-  while (got < sizeof buf) {
-    pollfd pfd{fd, POLLIN, 0};
-    int ready = ::poll(&pfd, 1, kPollTimeoutMs);
-    if (ready == 0) {
-      *error = "child sent nothing for 120 s";
-      return false;
-    }
-    if (ready < 0 && errno == EINTR) continue;
-    ssize_t n = ::read(fd, buf + got, sizeof buf - got);
-    if (n < 0 && errno == EINTR) continue;
-    if (n <= 0) {
-      if (got != 0) *error = "torn id in the pipe";
-      return false;
-    }
-    got += static_cast<std::size_t>(n);
-  }
-  std::memcpy(id, buf, sizeof buf);
-  return true;
-}
-
 TEST(StoreDurability, AcknowledgedEnqueuesSurviveKill9) {
   TempDir dir;
   ASSERT_FALSE(dir.path().empty());
   const std::string db = dir.path() + "/durable.db";
 
-  int fds[2];
-  ASSERT_EQ(::pipe2(fds, O_CLOEXEC), 0) << std::strerror(errno);
-  posix_spawn_file_actions_t actions;
-  posix_spawn_file_actions_init(&actions);
-  posix_spawn_file_actions_adddup2(&actions, fds[1], kAckFd);  // clears CLOEXEC on fd 3
-  // The child's own gtest chatter would interleave with ours; its stderr stays.
-  posix_spawn_file_actions_addopen(&actions, STDOUT_FILENO, "/dev/null", O_WRONLY, 0);
-  std::string env_entry = std::string(kChildEnv) + "=" + db;
-  std::vector<char*> envp;
-  for (char** e = environ; *e != nullptr; ++e) {
-    if (std::strncmp(*e, kChildEnv, std::strlen(kChildEnv)) != 0) envp.push_back(*e);
-  }
-  envp.push_back(env_entry.data());
-  envp.push_back(nullptr);
-  std::string exe = "/proc/self/exe";
-  std::string filter =
-      "--gtest_filter=StoreDurabilityChild.DISABLED_EnqueueAndAcknowledgeUntilKilled";
-  std::string disabled = "--gtest_also_run_disabled_tests";
-  std::vector<char*> argv = {exe.data(), filter.data(), disabled.data(), nullptr};
-  pid_t child = -1;
-  int rc = posix_spawn(&child, exe.c_str(), &actions, nullptr, argv.data(), envp.data());
-  posix_spawn_file_actions_destroy(&actions);
-  ::close(fds[1]);
-  ASSERT_EQ(rc, 0) << std::strerror(rc);
-
   std::vector<int64_t> acked;
-  std::string error;
-  int64_t id = 0;
-  bool killed = false;
-  while (ReadId(fds[0], &id, &error)) {
-    acked.push_back(id);
-    if (!killed && acked.size() >= kKillAfterAcks) {
-      ::kill(child, SIGKILL);  // mid-stream: the writers are committing right now
-      killed = true;
-    }
-  }
-  if (!killed) ::kill(child, SIGKILL);  // on early EOF or timeout, never leave it running
-  ::close(fds[0]);
-  int status = 0;
-  ASSERT_EQ(::waitpid(child, &status, 0), child);
-  ASSERT_TRUE(error.empty()) << error;
-  ASSERT_TRUE(killed) << "child ended after " << acked.size() << " acks; exit status " << status;
+  CrashChildRun run;
+  ASSERT_NO_FATAL_FAILURE(
+      RunCrashChild({.test = "StoreDurabilityChild.DISABLED_EnqueueAndAcknowledgeUntilKilled",
+                     .drop_env_prefix = kChildEnv,
+                     .env = {std::string(kChildEnv) + "=" + db},
+                     .kill_after_acks = kKillAfterAcks},
+                    &acked, &run));
+  int status = run.wait_status;
+  ASSERT_TRUE(run.killed_by_parent)
+      << "child ended after " << acked.size() << " acks; exit status " << status;
   ASSERT_TRUE(WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL) << "status " << status;
   // Every id the pipe carried was acknowledged before the kill, also those
   // read after it (they were already in the pipe).

@@ -19,14 +19,16 @@
 #include "http/handlers/routes.hpp"
 #include "http/job_encode.hpp"
 #include "http/json_fields.hpp"
-#include "http/json_raw.hpp"
 #include "http/store_await.hpp"
+#include "json_text/raw_text.hpp"
 
 namespace jobtape::http {
 namespace {
 
 using boost::asio::awaitable;
 namespace json = boost::json;
+using json_text::RawArrayElements;
+using json_text::RawMemberValue;
 
 // The lease named by the path and the body's lease_token.
 Result<Lease> LeaseFrom(const Request& req, const json::object& o) {

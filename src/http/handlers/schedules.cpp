@@ -21,8 +21,8 @@
 #include "http/job_decode.hpp"
 #include "http/job_encode.hpp"
 #include "http/json_fields.hpp"
-#include "http/json_raw.hpp"
 #include "http/store_await.hpp"
+#include "json_text/raw_text.hpp"
 #include "store/schedule_rules.hpp"
 
 namespace jobtape::http {
@@ -30,6 +30,7 @@ namespace {
 
 using boost::asio::awaitable;
 namespace json = boost::json;
+using json_text::RawMemberValue;
 
 void WriteSchedule(JsonWriter& w, const store::Schedule& s) {
   const store::ScheduleSpec& spec = s.spec;

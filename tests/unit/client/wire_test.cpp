@@ -5,11 +5,11 @@
 #include <boost/json/parse.hpp>
 
 #include "client/client.hpp"
-#include "client/json_text.hpp"
 #include "client/wire.hpp"
 #include "http/errors.hpp"
 #include "http/job_decode.hpp"
 #include "http/job_encode.hpp"
+#include "json_text/raw_text.hpp"
 
 namespace jobtape::client {
 namespace {
@@ -328,7 +328,7 @@ TEST(Wire, ScheduleBodyAndReply) {
                    R"("paused":false,"job":{"kind":"report","queue":"reports",)"
                    R"("payload":{"a":0.1},"tags":["t"]}})");
   // The job member is what POST /v1/jobs takes, decoded by the server's decoder.
-  auto job_text = RawMember(*body, "job");
+  auto job_text = json_text::RawMemberValue(*body, "job");
   ASSERT_TRUE(job_text.has_value());
   auto decoded = http::DecodeJobSpec(boost::json::parse(*job_text), *job_text, kNow);
   ASSERT_TRUE(decoded.ok()) << decoded.status().ToString();
@@ -370,21 +370,6 @@ TEST(Wire, ScheduleBodyAndReply) {
   ASSERT_EQ(page->schedules.size(), 1u);
   EXPECT_EQ(page->schedules[0].job.payload, R"({"a":0.1})");
   EXPECT_EQ(page->next_cursor, "nightly");
-}
-
-TEST(JsonText, RawMembersAndElements) {
-  std::string_view doc = R"( { "a" : [1, {"x":"]}"}], "b":"s\"}", "c": 0.10 , "d":{} } )";
-  EXPECT_EQ(RawMember(doc, "a"), R"([1, {"x":"]}"}])");
-  EXPECT_EQ(RawMember(doc, "b"), R"("s\"}")");
-  EXPECT_EQ(RawMember(doc, "c"), "0.10");
-  EXPECT_EQ(RawMember(doc, "d"), "{}");
-  EXPECT_FALSE(RawMember(doc, "x").has_value());
-  EXPECT_FALSE(RawMember("[1]", "a").has_value());
-  auto items = RawElements(R"([ 1 , "a,b" , [2,3], {"k":[]} ])");
-  ASSERT_TRUE(items.has_value());
-  EXPECT_EQ(*items, (std::vector<std::string_view>{"1", R"("a,b")", "[2,3]", R"({"k":[]})"}));
-  EXPECT_EQ(RawElements("[]")->size(), 0u);
-  EXPECT_EQ(CompactJson(R"( { "a b" : [ 1, 0.10 ] } )"), R"({"a b":[1,0.10]})");
 }
 
 }  // namespace

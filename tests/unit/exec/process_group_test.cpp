@@ -18,14 +18,9 @@ namespace {
 
 using testing::ChildLog;
 using testing::kGuard;
+using testing::NewRunner;
 using testing::Shell;
 using Steady = std::chrono::steady_clock;
-
-std::unique_ptr<ProcessRunner> NewRunner(RunnerOptions options = {}) {
-  auto r = ProcessRunner::Create(options);
-  EXPECT_TRUE(r.ok()) << r.status().ToString();
-  return std::move(r).value();
-}
 
 // A pidfd on the grandchild whose pid is `line`; -1 on failure. The process
 // must be alive: the scripts keep it sleeping until the runner kills it.
@@ -70,24 +65,38 @@ std::unique_ptr<Watched> SpawnAndWatch(ProcessRunner& runner, SpawnRequest req, 
   return w;
 }
 
-TEST(ProcessGroup, LeaderExitKillsBackgroundGrandchild) {
-  ChildLog log;
+// A script that prints a background grandchild's pid, on its own runner.
+class ProcessGroup : public ::testing::Test {
+ protected:
+  // Spawns `script` (see SpawnAndWatch); fails fatally unless its grandchild
+  // is being watched.
+  void SpawnGroup(const std::string& script) {
+    SpawnRequest req = Shell(script);
+    log_.Attach(req);
+    runner_ = NewRunner();
+    grandchild_ = SpawnAndWatch(*runner_, std::move(req), log_, &id_);
+    ASSERT_TRUE(grandchild_ && grandchild_->valid());
+  }
+
+  ChildLog log_;
+  std::unique_ptr<ProcessRunner> runner_;
+  ChildId id_ = 0;
+  std::unique_ptr<Watched> grandchild_;  // destroyed first: SIGKILLs a survivor
+};
+
+TEST_F(ProcessGroup, LeaderExitKillsBackgroundGrandchild) {
   // The leader exits 0 when told (SIGUSR1) and leaves `sleep 100` behind,
   // still holding the stdout pipe.
-  SpawnRequest req = Shell("trap 'exit 0' USR1; sleep 100 & echo $!; wait");
-  log.Attach(req);
-  auto runner = NewRunner();
-  auto grandchild = SpawnAndWatch(*runner, std::move(req), log);
-  ASSERT_TRUE(grandchild && grandchild->valid());
-  ASSERT_EQ(kill(log.started_pid, SIGUSR1), 0);
-  ASSERT_TRUE(log.WaitExit());
-  EXPECT_EQ(log.info.kind, ExitInfo::Kind::kExited);
-  EXPECT_EQ(log.info.exit_code, 0);
-  EXPECT_FALSE(log.info.output_abandoned);
-  EXPECT_TRUE(grandchild->WaitGone()) << "grandchild " << grandchild->pid() << " survived";
+  ASSERT_NO_FATAL_FAILURE(SpawnGroup("trap 'exit 0' USR1; sleep 100 & echo $!; wait"));
+  ASSERT_EQ(kill(log_.started_pid, SIGUSR1), 0);
+  ASSERT_TRUE(log_.WaitExit());
+  EXPECT_EQ(log_.info.kind, ExitInfo::Kind::kExited);
+  EXPECT_EQ(log_.info.exit_code, 0);
+  EXPECT_FALSE(log_.info.output_abandoned);
+  EXPECT_TRUE(grandchild_->WaitGone()) << "grandchild " << grandchild_->pid() << " survived";
 }
 
-TEST(ProcessGroup, TimeoutKillsTheWholeGroupIncludingGrandchild) {
+TEST_F(ProcessGroup, TimeoutKillsTheWholeGroupIncludingGrandchild) {
   constexpr auto kTimeout = std::chrono::milliseconds(1500);
   ChildLog log;
   SpawnRequest req = Shell("sleep 100 & echo $!; wait");
@@ -106,63 +115,46 @@ TEST(ProcessGroup, TimeoutKillsTheWholeGroupIncludingGrandchild) {
   EXPECT_TRUE(grandchild->WaitGone()) << "grandchild " << grandchild->pid() << " survived";
 }
 
-TEST(ProcessGroup, TerminateEscalatesToSigkillAfterGrace) {
+TEST_F(ProcessGroup, TerminateEscalatesToSigkillAfterGrace) {
   constexpr auto kGrace = std::chrono::milliseconds(300);
-  ChildLog log;
   // SIGTERM is ignored by the shell and (inherited) by its grandchild.
-  SpawnRequest req = Shell("trap '' TERM; sleep 100 & echo $!; wait");
-  log.Attach(req);
-  auto runner = NewRunner();
-  ChildId id = 0;
-  auto grandchild = SpawnAndWatch(*runner, std::move(req), log, &id);
-  ASSERT_TRUE(grandchild && grandchild->valid());
+  ASSERT_NO_FATAL_FAILURE(SpawnGroup("trap '' TERM; sleep 100 & echo $!; wait"));
   auto sent = Steady::now();
-  runner->Terminate(id, kGrace);
-  ASSERT_TRUE(log.WaitExit());
+  runner_->Terminate(id_, kGrace);
+  ASSERT_TRUE(log_.WaitExit());
   EXPECT_GE(Steady::now() - sent, kGrace);  // SIGKILL waited for the grace
-  EXPECT_EQ(log.info.kind, ExitInfo::Kind::kSignaled);
-  EXPECT_EQ(log.info.signal, SIGKILL);
-  EXPECT_TRUE(log.info.terminated);
-  EXPECT_TRUE(grandchild->WaitGone());
+  EXPECT_EQ(log_.info.kind, ExitInfo::Kind::kSignaled);
+  EXPECT_EQ(log_.info.signal, SIGKILL);
+  EXPECT_TRUE(log_.info.terminated);
+  EXPECT_TRUE(grandchild_->WaitGone());
 }
 
-TEST(ProcessGroup, TerminateLetsACooperativeChildExitCleanly) {
-  ChildLog log;
-  SpawnRequest req = Shell("trap 'echo got-term; exit 3' TERM; sleep 100 & echo $!; wait");
-  log.Attach(req);
-  auto runner = NewRunner();
-  ChildId id = 0;
-  auto grandchild = SpawnAndWatch(*runner, std::move(req), log, &id);
-  ASSERT_TRUE(grandchild && grandchild->valid());
+TEST_F(ProcessGroup, TerminateLetsACooperativeChildExitCleanly) {
+  ASSERT_NO_FATAL_FAILURE(
+      SpawnGroup("trap 'echo got-term; exit 3' TERM; sleep 100 & echo $!; wait"));
   // A grace far beyond the guard's patience: only SIGTERM can end it in time.
-  runner->Terminate(id, std::chrono::hours(1));
-  ASSERT_TRUE(log.WaitExit());
-  EXPECT_EQ(log.info.kind, ExitInfo::Kind::kExited);
-  EXPECT_EQ(log.info.exit_code, 3);
-  EXPECT_TRUE(log.info.terminated);
-  EXPECT_EQ(log.out.back(), "got-term");
-  EXPECT_TRUE(grandchild->WaitGone());
+  runner_->Terminate(id_, std::chrono::hours(1));
+  ASSERT_TRUE(log_.WaitExit());
+  EXPECT_EQ(log_.info.kind, ExitInfo::Kind::kExited);
+  EXPECT_EQ(log_.info.exit_code, 3);
+  EXPECT_TRUE(log_.info.terminated);
+  EXPECT_EQ(log_.out.back(), "got-term");
+  EXPECT_TRUE(grandchild_->WaitGone());
 }
 
-TEST(ProcessGroup, KillEndsTheGroupAtOnce) {
-  ChildLog log;
-  SpawnRequest req = Shell("trap '' TERM; sleep 100 & echo $!; wait");
-  log.Attach(req);
-  auto runner = NewRunner();
-  ChildId id = 0;
-  auto grandchild = SpawnAndWatch(*runner, std::move(req), log, &id);
-  ASSERT_TRUE(grandchild && grandchild->valid());
-  runner->Kill(id);
-  ASSERT_TRUE(log.WaitExit());
-  EXPECT_EQ(log.info.signal, SIGKILL);
-  EXPECT_TRUE(log.info.terminated);
-  EXPECT_TRUE(grandchild->WaitGone());
-  runner->Kill(id);                                     // already reported: a no-op
-  runner->Terminate(id + 99, std::chrono::seconds(1));  // unknown: a no-op
-  EXPECT_EQ(log.exits, 1);
+TEST_F(ProcessGroup, KillEndsTheGroupAtOnce) {
+  ASSERT_NO_FATAL_FAILURE(SpawnGroup("trap '' TERM; sleep 100 & echo $!; wait"));
+  runner_->Kill(id_);
+  ASSERT_TRUE(log_.WaitExit());
+  EXPECT_EQ(log_.info.signal, SIGKILL);
+  EXPECT_TRUE(log_.info.terminated);
+  EXPECT_TRUE(grandchild_->WaitGone());
+  runner_->Kill(id_);                                     // already reported: a no-op
+  runner_->Terminate(id_ + 99, std::chrono::seconds(1));  // unknown: a no-op
+  EXPECT_EQ(log_.exits, 1);
 }
 
-TEST(ProcessGroup, ShutdownKillsEveryGroupAndReportsEachOnce) {
+TEST_F(ProcessGroup, ShutdownKillsEveryGroupAndReportsEachOnce) {
   constexpr int kChildren = 3;
   ChildLog logs[kChildren];
   std::unique_ptr<Watched> grandchildren[kChildren];
@@ -184,7 +176,7 @@ TEST(ProcessGroup, ShutdownKillsEveryGroupAndReportsEachOnce) {
   }
 }
 
-TEST(ProcessGroup, EscapedProcessHoldingPipesDelaysExitOnlyUntilDrainTimeout) {
+TEST_F(ProcessGroup, EscapedProcessHoldingPipesDelaysExitOnlyUntilDrainTimeout) {
   ChildLog log;
   // setsid leaves the group: out of the runner's reach, but it holds stdout.
   // It prints its pid once it has escaped; the leader exits when told.

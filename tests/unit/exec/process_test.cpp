@@ -19,13 +19,8 @@ namespace jobtape::exec {
 namespace {
 
 using testing::ChildLog;
+using testing::NewRunner;
 using testing::Shell;
-
-std::unique_ptr<ProcessRunner> NewRunner(RunnerOptions options = {}) {
-  auto r = ProcessRunner::Create(options);
-  EXPECT_TRUE(r.ok()) << r.status().ToString();
-  return std::move(r).value();
-}
 
 // Runs `req` to completion on a fresh runner.
 void RunToEnd(SpawnRequest req, ChildLog& log) {

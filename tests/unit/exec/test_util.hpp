@@ -9,6 +9,7 @@
 #include <condition_variable>
 #include <filesystem>
 #include <fstream>
+#include <memory>
 #include <mutex>
 #include <string>
 #include <vector>
@@ -85,6 +86,13 @@ struct ChildLog {
            out.size() >= n;
   }
 };
+
+// A runner with `options`; a failure to create one fails the test.
+inline std::unique_ptr<ProcessRunner> NewRunner(RunnerOptions options = {}) {
+  auto r = ProcessRunner::Create(options);
+  EXPECT_TRUE(r.ok()) << r.status().ToString();
+  return std::move(r).value();
+}
 
 inline SpawnRequest Shell(const std::string& script) {
   SpawnRequest req;

@@ -105,9 +105,7 @@ class ApiServerTest : public ::testing::Test {
     out.reply = *reply;
     out.status = reply->status;
     out.body = reply->body;
-    boost::system::error_code ec;
-    boost::json::value v = boost::json::parse(out.body, ec);
-    if (!ec) out.json = std::move(v);
+    out.json = reply->BodyJson();
     return out;
   }
 

@@ -6,6 +6,7 @@
 #include <boost/beast/http/read.hpp>
 #include <boost/beast/http/string_body.hpp>
 #include <boost/beast/http/write.hpp>
+#include <boost/json/parse.hpp>
 
 #include "http/request.hpp"
 
@@ -19,6 +20,12 @@ std::string Reply::Header(std::string_view name) const {
     if (EqualsIgnoreCase(k, name)) return v;
   }
   return "";
+}
+
+boost::json::value Reply::BodyJson() const {
+  boost::system::error_code ec;
+  boost::json::value v = boost::json::parse(body, ec);
+  return ec ? boost::json::value() : v;
 }
 
 TestClient::TestClient(uint16_t port, std::chrono::milliseconds guard)

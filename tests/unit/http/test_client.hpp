@@ -14,6 +14,7 @@
 #include <boost/asio/io_context.hpp>
 #include <boost/beast/core/flat_buffer.hpp>
 #include <boost/beast/core/tcp_stream.hpp>
+#include <boost/json/value.hpp>
 
 namespace jobtape::http::testing {
 
@@ -23,6 +24,7 @@ struct Reply {
   std::string body;
   bool keep_alive = false;
   std::string Header(std::string_view name) const;  // "" if absent
+  boost::json::value BodyJson() const;              // null if the body is not JSON
 };
 
 class TestClient {

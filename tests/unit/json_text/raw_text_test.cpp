@@ -1,8 +1,8 @@
-#include "http/json_raw.hpp"
+#include "json_text/raw_text.hpp"
 
 #include <gtest/gtest.h>
 
-namespace jobtape::http {
+namespace jobtape::json_text {
 namespace {
 
 TEST(RawMemberValueTest, ReturnsTheValueTextVerbatim) {
@@ -39,5 +39,21 @@ TEST(RawArrayElementsTest, SplitsElements) {
   EXPECT_FALSE(RawArrayElements("{}").has_value());
 }
 
+// The assertions of the client's former copy (client/json_text.cpp).
+TEST(RawTextTest, RawMembersElementsAndCompact) {
+  std::string_view doc = R"( { "a" : [1, {"x":"]}"}], "b":"s\"}", "c": 0.10 , "d":{} } )";
+  EXPECT_EQ(RawMemberValue(doc, "a"), R"([1, {"x":"]}"}])");
+  EXPECT_EQ(RawMemberValue(doc, "b"), R"("s\"}")");
+  EXPECT_EQ(RawMemberValue(doc, "c"), "0.10");
+  EXPECT_EQ(RawMemberValue(doc, "d"), "{}");
+  EXPECT_FALSE(RawMemberValue(doc, "x").has_value());
+  EXPECT_FALSE(RawMemberValue("[1]", "a").has_value());
+  auto items = RawArrayElements(R"([ 1 , "a,b" , [2,3], {"k":[]} ])");
+  ASSERT_TRUE(items.has_value());
+  EXPECT_EQ(*items, (std::vector<std::string_view>{"1", R"("a,b")", "[2,3]", R"({"k":[]})"}));
+  EXPECT_EQ(RawArrayElements("[]")->size(), 0u);
+  EXPECT_EQ(CompactJson(R"( { "a b" : [ 1, 0.10 ] } )"), R"({"a b":[1,0.10]})");
+}
+
 }  // namespace
-}  // namespace jobtape::http
+}  // namespace jobtape::json_text

@@ -1,10 +1,10 @@
-#include "http/json_raw.hpp"
+#include "json_text/raw_text.hpp"
 
-#include <string>
+#include <algorithm>
 
 #include <boost/json/parse.hpp>
 
-namespace jobtape::http {
+namespace jobtape::json_text {
 namespace {
 
 bool IsSpace(char c) {
@@ -116,4 +116,20 @@ std::optional<std::vector<std::string_view>> RawArrayElements(std::string_view t
   return std::nullopt;
 }
 
-}  // namespace jobtape::http
+std::string CompactJson(std::string_view s) {
+  std::string out;
+  out.reserve(s.size());
+  for (std::size_t i = 0; i < s.size();) {
+    if (s[i] == '"') {
+      std::size_t end = std::min(SkipString(s, i), s.size());
+      out.append(s.substr(i, end - i));
+      i = end;
+    } else {
+      if (!IsSpace(s[i])) out.push_back(s[i]);
+      ++i;
+    }
+  }
+  return out;
+}
+
+}  // namespace jobtape::json_text
