@@ -22,6 +22,7 @@ struct ListArgs {
   std::string queue;
   std::string state;
   std::string kind;
+  int64_t batch = 0;
   int limit = kDefaultListLimit;
   int64_t cursor = 0;
   bool all = false;
@@ -37,6 +38,7 @@ void RunList(const ListArgs& a) {
   client::ListFilter filter;
   if (!a.queue.empty()) filter.queue = a.queue;
   if (!a.kind.empty()) filter.kind = a.kind;
+  if (a.batch != 0) filter.batch = a.batch;
   if (!a.state.empty()) {
     filter.state = ParseJobState(a.state);
     if (!filter.state) {
@@ -183,6 +185,7 @@ void AddListCommand(CLI::App& app) {
   cmd->add_option("--state,-s", args->state,
                   "Only this state (scheduled, queued, running, succeeded, failed, cancelled)");
   cmd->add_option("--kind,-k", args->kind, "Only this kind");
+  cmd->add_option("--batch,-b", args->batch, "Only the members of this batch");
   cmd->add_option("--limit,-n", args->limit, "Jobs per page (1..1000, default 50)");
   cmd->add_option("--cursor", args->cursor, "Continue after a previous page (its 'more:' value)");
   cmd->add_flag("--all", args->all,

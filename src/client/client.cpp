@@ -60,6 +60,7 @@ Result<JobPage> Client::List(const ListFilter& f, std::string* json) {
   if (f.queue) q.emplace_back("queue", *f.queue);
   if (f.state) q.emplace_back("state", std::string(JobStateName(*f.state)));
   if (f.kind) q.emplace_back("kind", *f.kind);
+  if (f.batch) q.emplace_back("batch", std::to_string(*f.batch));
   if (f.limit) q.emplace_back("limit", std::to_string(*f.limit));
   if (f.cursor) q.emplace_back("cursor", std::to_string(*f.cursor));
   auto text = Call("GET", Target("/v1/jobs", q), {}, true, json);

@@ -47,6 +47,7 @@ struct ListFilter {
   std::optional<std::string> queue;
   std::optional<JobState> state;
   std::optional<std::string> kind;
+  std::optional<int64_t> batch;  // members of this batch
   std::optional<int> limit;
   std::optional<JobId> cursor;  // from JobPage::next_cursor
 };

@@ -146,6 +146,7 @@ Status ValidateList(const ListParams& p) {
   }
   if (p.queue && !IsValidName(*p.queue)) return Status::InvalidArgument("bad name", "queue");
   if (p.kind && !IsValidName(*p.kind)) return Status::InvalidArgument("bad name", "kind");
+  if (p.batch && *p.batch < 1) return Status::InvalidArgument("must be a batch id", "batch");
   return Status::Ok();
 }
 

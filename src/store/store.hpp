@@ -206,8 +206,9 @@ struct ListParams {
   std::optional<std::string> queue;
   std::optional<JobState> state;
   std::optional<std::string> kind;
-  int limit = 100;              // 1..1000
-  std::optional<JobId> cursor;  // return jobs with id < cursor (newest first)
+  std::optional<int64_t> batch;  // members of this batch (a BatchId)
+  int limit = 100;               // 1..1000
+  std::optional<JobId> cursor;   // return jobs with id < cursor (newest first)
 };
 struct JobPage {
   std::vector<Job> jobs;

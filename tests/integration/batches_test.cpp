@@ -46,6 +46,27 @@ class BatchesTest : public ServerTest {
   }
 };
 
+TEST_F(BatchesTest, JobsListNamesABatchsMembers) {
+  Api api(port());
+  ApiReply a = api.Post("/v1/batches", R"({"jobs":)" + Members(3, "listed") + "}");
+  ASSERT_EQ(a.status, 201) << a.body;
+  ASSERT_EQ(api.Post("/v1/batches", R"({"jobs":)" + Members(2, "listed") + "}").status, 201);
+  const std::string id(a.json.at("batch").at("id").as_string());
+  ApiReply list = api.Get("/v1/jobs?batch=" + id + "&limit=2");
+  ASSERT_EQ(list.status, 200) << list.body;
+  const json::array& jobs = list.json.at("jobs").as_array();
+  const json::array& ids = a.json.at("job_ids").as_array();
+  ASSERT_EQ(jobs.size(), 2u);
+  EXPECT_EQ(jobs[0].at("id"), ids[2]);
+  EXPECT_EQ(jobs[1].at("id"), ids[1]);
+  ApiReply rest =
+      api.Get("/v1/jobs?batch=" + id + "&cursor=" + json::serialize(list.json.at("next_cursor")));
+  ASSERT_EQ(rest.status, 200) << rest.body;
+  ASSERT_EQ(rest.json.at("jobs").as_array().size(), 1u);
+  EXPECT_EQ(rest.json.at("jobs").as_array()[0].at("id"), ids[0]);
+  EXPECT_TRUE(rest.json.at("next_cursor").is_null());
+}
+
 TEST_F(BatchesTest, TenThousandMembersRunAndOnCompleteIsEnqueuedOnce) {
   Api api(port());
   const std::string body = R"({"jobs":)" + Members(10'000, "parts") +

@@ -86,6 +86,8 @@ TEST_F(ErrorsTest, BadRequestsGetJsonErrorsAndWriteNothing) {
   ExpectError(api.Get("/v1/jobs/abc"), 400, "invalid_argument", "id");
   ExpectError(api.Get("/v1/jobs?limit=ten"), 400, "invalid_argument", "limit");
   ExpectError(api.Get("/v1/jobs?limit=5000"), 422, "invalid_argument", "limit");
+  ExpectError(api.Get("/v1/jobs?batch=seven"), 400, "invalid_argument", "batch");
+  ExpectError(api.Get("/v1/jobs?batch=0"), 422, "invalid_argument", "batch");
   ExpectError(api.Get("/v1/jobs?colour=red"), 400, "invalid_argument", "colour");
   ExpectError(api.Get("/v1/jobs?state=sleeping"), 400, "invalid_argument", "state");
   // Worker protocol inputs.

@@ -85,6 +85,37 @@ TEST_P(Batches, CreateGivesEveryMemberTheBatchIdInRequestOrder) {
   EXPECT_FALSE(b.on_complete);
 }
 
+TEST_P(Batches, ListingByBatchGivesItsMembersNewestFirst) {
+  BatchCreateResult first = Create(Params(3));
+  ASSERT_TRUE(store().JobsEnqueue({now_, {Spec()}}).ok());  // no batch's
+  BatchCreateResult second = Create(Params(2));
+  ListParams p;
+  p.batch = first.batch.id;
+  p.limit = 2;
+  auto page = store().JobsList(p);
+  ASSERT_TRUE(page.ok()) << page.status().ToString();
+  ASSERT_EQ(page->jobs.size(), 2u);
+  EXPECT_EQ(page->jobs[0].id, first.job_ids[2]);
+  EXPECT_EQ(page->jobs[1].id, first.job_ids[1]);
+  ASSERT_TRUE(page->next_cursor);
+  p.cursor = page->next_cursor;
+  page = store().JobsList(p);
+  ASSERT_TRUE(page.ok());
+  ASSERT_EQ(page->jobs.size(), 1u);
+  EXPECT_EQ(page->jobs[0].id, first.job_ids[0]);
+  EXPECT_FALSE(page->next_cursor);
+  ListParams other;
+  other.batch = second.batch.id;
+  other.state = JobState::kQueued;
+  EXPECT_EQ(ListAll(other).size(), 2u);
+  other.batch = second.batch.id + 100;
+  EXPECT_TRUE(ListAll(other).empty());
+  other.batch = 0;
+  auto bad = store().JobsList(other);
+  EXPECT_EQ(bad.status().code(), ErrorCode::kInvalidArgument);
+  EXPECT_EQ(bad.status().field(), "batch");
+}
+
 TEST_P(Batches, CountsFollowTheMembersThroughEveryState) {
   BatchCreateParams p = Params(4);
   p.jobs[3].run_at = now_ + std::chrono::minutes(5);

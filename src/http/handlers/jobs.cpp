@@ -70,9 +70,9 @@ awaitable<Response> Submit(ServerContext& ctx, Request& req) {
   co_return JsonReply(status, w);
 }
 
-// GET /v1/jobs?queue=&state=&kind=&limit=&cursor=: newest first.
+// GET /v1/jobs?queue=&state=&kind=&batch=&limit=&cursor=: newest first.
 awaitable<Response> List(ServerContext& ctx, Request& req) {
-  Status s = CheckKnownQuery(req, {"queue", "state", "kind", "limit", "cursor"});
+  Status s = CheckKnownQuery(req, {"queue", "state", "kind", "batch", "limit", "cursor"});
   store::ListParams p;
   if (auto q = req.Query("queue")) p.queue = std::string(*q);
   if (auto k = req.Query("kind")) p.kind = std::string(*k);
@@ -86,6 +86,7 @@ awaitable<Response> List(ServerContext& ctx, Request& req) {
   std::optional<int64_t> limit, cursor;
   if (s.ok()) s = QueryInt(req, "limit", limit);
   if (s.ok()) s = QueryInt(req, "cursor", cursor);
+  if (s.ok()) s = QueryInt(req, "batch", p.batch);
   if (!s.ok()) co_return ErrorResponse(s, req, Phase::kDecode);
   if (limit) p.limit = ClampToInt(*limit);
   p.cursor = cursor;

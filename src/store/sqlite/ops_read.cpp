@@ -72,7 +72,7 @@ Result<ClaimResult> OpHydrateClaimed(Db& db, ClaimResult claimed) {
 Result<JobPage> OpList(Db& db, const ListParams& p, std::size_t max_bytes) {
   std::string sql = "SELECT " JT_JOB_COLUMNS " FROM jobs WHERE 1";
   int n = 0;
-  int queue_i = 0, state_i = 0, kind_i = 0, cursor_i = 0;
+  int queue_i = 0, state_i = 0, kind_i = 0, batch_i = 0, cursor_i = 0;
   if (p.queue) sql += " AND queue = ?" + std::to_string(queue_i = ++n);
   if (p.state) {
     sql += " AND state = ?" + std::to_string(state_i = ++n);
@@ -83,12 +83,14 @@ Result<JobPage> OpList(Db& db, const ListParams& p, std::size_t max_bytes) {
     }
   }
   if (p.kind) sql += " AND kind = ?" + std::to_string(kind_i = ++n);
+  if (p.batch) sql += " AND batch = ?" + std::to_string(batch_i = ++n);  // jobs_by_batch
   if (p.cursor) sql += " AND id < ?" + std::to_string(cursor_i = ++n);
   sql += " ORDER BY id DESC LIMIT ?" + std::to_string(++n);
   Stmt q = db.PrepareOnce(sql);
   if (queue_i) q.Bind(queue_i, std::string_view(*p.queue));
   if (state_i) q.Bind(state_i, static_cast<int64_t>(*p.state));
   if (kind_i) q.Bind(kind_i, std::string_view(*p.kind));
+  if (batch_i) q.Bind(batch_i, *p.batch);
   if (cursor_i) q.Bind(cursor_i, *p.cursor);
   q.Bind(n, p.limit + 1);
   JobPage page;
