@@ -136,10 +136,13 @@ constexpr const char* kEndOther = JT_END_ATTEMPT_SET
 // attempt_failed or final event (R1, R2). With `only_if_expired` (the reaper)
 // the update also requires the lease to have run out at `now`, so a lease
 // renewed in between is never reaped.
+// `unit_random` picks the retry's jitter (drawn by the caller, once per
+// attempt, so that a retry on the row after a stale remembered copy draws
+// nothing more: a seeded store stays reproducible).
 Result<FinishResult> EndAttempt(WriteCtx& ctx, const AttemptRow& a, const Outcome& outcome,
-                                TimePoint now, bool only_if_expired = false) {
+                                TimePoint now, double unit_random, bool only_if_expired = false) {
   AttemptView view{a.attempt, a.max_attempts, a.backoff, a.cancel_deadline_at.has_value()};
-  AttemptEnd end = DecideAttemptEnd(view, outcome, now, ctx.UnitRandom());
+  AttemptEnd end = DecideAttemptEnd(view, outcome, now, unit_random);
   bool terminal = IsTerminal(end.state);
   Stmt& up = ctx.db.Prepare(end.state != JobState::kSucceeded ? kEndOther
                             : a.keyed                         ? kEndSucceededKeyed
@@ -219,8 +222,10 @@ Result<AppendResult> OpAppend(WriteCtx& ctx, const AppendParams& p) {
 }
 
 Result<FinishResult> OpFinish(WriteCtx& ctx, const FinishParams& p) {
-  return WithAttempt(ctx, p.lease,
-                     [&](const AttemptRow& a) { return EndAttempt(ctx, a, p.outcome, p.now); });
+  const double unit_random = ctx.UnitRandom();
+  return WithAttempt(ctx, p.lease, [&](const AttemptRow& a) {
+    return EndAttempt(ctx, a, p.outcome, p.now, unit_random);
+  });
 }
 
 Result<std::vector<Result<FinishResult>>> OpFinishMany(WriteCtx& ctx,
@@ -331,7 +336,7 @@ Result<ReapResult> OpReap(WriteCtx& ctx, const ReapParams& p) {
     if (one.deferred == 0) {
       // Compare-and-set on (state, attempt) and the lease still expired: a
       // worker that renewed or finished in between keeps its attempt (R5).
-      auto r = EndAttempt(ctx, a, outcome, p.now, /*only_if_expired=*/true);
+      auto r = EndAttempt(ctx, a, outcome, p.now, ctx.UnitRandom(), /*only_if_expired=*/true);
       if (r.ok()) {
         out.job_ids.push_back(a.id);
       } else if (r.status().code() == ErrorCode::kStaleLease) {
@@ -358,8 +363,9 @@ Result<RecoverResult> OpRecover(WriteCtx& ctx, const RecoverParams& p) {
   }
   RecoverResult out;
   for (const AttemptRow& a : owned) {
-    auto r = EndAttempt(
-        ctx, a, Outcome::Failed("interrupted", "the node restarted during the attempt"), p.now);
+    auto r =
+        EndAttempt(ctx, a, Outcome::Failed("interrupted", "the node restarted during the attempt"),
+                   p.now, ctx.UnitRandom());
     if (!r.ok()) return r.status();
     ++out.interrupted;
     out.job_ids.push_back(a.id);

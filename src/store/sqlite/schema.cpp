@@ -9,7 +9,7 @@ namespace {
 
 // Index of this array + 1 = the version a migration brings the database to.
 // Never edit a released migration; append a new one.
-constexpr std::array<const char*, 4> kMigrations = {
+constexpr std::array<const char*, 5> kMigrations = {
     // v1: jobs, their tapes and queue settings.
     R"sql(
 CREATE TABLE queues (
@@ -166,6 +166,14 @@ CREATE UNIQUE INDEX batches_idempotency ON batches(idempotency_key)
   WHERE idempotency_key IS NOT NULL;
 ALTER TABLE jobs ADD COLUMN batch INTEGER;
 CREATE INDEX jobs_by_batch ON jobs(batch) WHERE batch IS NOT NULL;
+)sql",
+    // v5: `created` events are no longer stored; seq 1 of a tape is served
+    // from the job row (job_row.cpp FlushEvents, ops_read.cpp OpTapeRead).
+    // No table changes, but the version does: a binary from before this
+    // refuses the database instead of serving tapes that start at seq 2.
+    // Stored `created` rows of older databases stay and are read as before.
+    R"sql(
+SELECT 1;
 )sql",
 };
 

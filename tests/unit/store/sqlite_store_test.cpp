@@ -1,7 +1,7 @@
 // SQLite-specific behaviour that the shared contract suite cannot express:
 // migrations and schema versions, group commit, per-request savepoints.
 #include "store/sqlite/sqlite_store.hpp"
-#include "store/sqlite/ops.hpp"
+#include "sqlite_fixture.hpp"
 #include "store/sqlite/schema.hpp"
 #include "store/sqlite/writer.hpp"
 
@@ -16,37 +16,6 @@
 
 namespace jobtape::store::sqlite {
 namespace {
-
-namespace fs = std::filesystem;
-
-class SqliteStoreTest : public ::testing::Test {
- protected:
-  void SetUp() override {
-    dir_ = fs::temp_directory_path() /
-           ("jobtape-sqlite-" + std::to_string(::getpid()) + "-" +
-            ::testing::UnitTest::GetInstance()->current_test_info()->name());
-    fs::remove_all(dir_);
-    fs::create_directories(dir_);
-    path_ = (dir_ / "jobs.db").string();
-  }
-  void TearDown() override { fs::remove_all(dir_); }
-
-  std::unique_ptr<Store> OpenOrDie() {
-    auto s = Open(Options{.path = path_});
-    EXPECT_TRUE(s.ok()) << s.status().ToString();
-    return s.ok() ? std::move(*s) : nullptr;
-  }
-
-  static JobSpec Spec(std::string kind = "k") {
-    JobSpec s;
-    s.kind = std::move(kind);
-    return s;
-  }
-
-  fs::path dir_;
-  std::string path_;
-  const TimePoint now_ = FromMicros(1'700'000'000'000'000);
-};
 
 TEST_F(SqliteStoreTest, FreshDatabaseIsMigratedToTheLatestVersion) {
   auto store = OpenOrDie();
@@ -518,73 +487,6 @@ VALUES (1, 'old', 'k', 1, 0, '{}', ?1, 1, 1000, 1000, 2, 0, 1, 'nightly', ?1, ?1
   ASSERT_TRUE(b.ok());
   EXPECT_EQ(b->done(), 0);
   EXPECT_FALSE(b->finished_at);
-}
-
-}  // namespace
-}  // namespace jobtape::store::sqlite
-
-namespace jobtape::store::sqlite {
-namespace {
-
-// Runs `fn` as one request of `writer` and returns its result.
-template <typename T>
-Result<T> RunRequest(Writer& writer, std::function<Result<T>(WriteCtx&)> fn) {
-  std::optional<Result<T>> out;
-  std::latch done(1);
-  writer.Submit(std::make_unique<TypedWriteRequest<T>>(std::move(fn), [&](Result<T> r) {
-    out.emplace(std::move(r));
-    done.count_down();
-  }));
-  done.wait();
-  return std::move(*out);
-}
-
-// The writer remembers running attempts so a finish need not read the row
-// back (WriterCache). A request that appended and then failed is rolled back
-// while the remembered attempt had moved on; the compare-and-sets must notice
-// and fall back to the row, or the final would land after a gap.
-TEST_F(SqliteStoreTest, RememberedAttemptsAreCheckedByEveryCompareAndSet) {
-  auto db = Db::Open(path_, Db::Mode::kReadWrite);
-  ASSERT_TRUE(db.ok());
-  ASSERT_TRUE(Migrate(**db).ok());
-  Writer writer(std::move(*db), 16, 1, [](TxnEffects&) {});
-  auto enq = RunRequest<EnqueueResult>(writer, [&](WriteCtx& c) {
-    return OpEnqueue(c, EnqueueParams{now_, {Spec()}});
-  });
-  ASSERT_TRUE(enq.ok()) << enq.status().ToString();
-  auto claim = RunRequest<ClaimResult>(writer, [&](WriteCtx& c) {
-    return OpClaim(c, ClaimParams{now_, "w1", "", {"default"}, 1, std::chrono::seconds(30)});
-  });
-  ASSERT_TRUE(claim.ok() && claim->jobs.size() == 1u);
-  const Lease lease = claim->jobs[0].lease;
-
-  auto failed = RunRequest<AppendResult>(writer, [&](WriteCtx& c) -> Result<AppendResult> {
-    auto r = OpAppend(c, AppendParams{now_, lease, {NewEvent{EventType::kLog, "{}"}}});
-    EXPECT_TRUE(r.ok());
-    return Status::Internal("fails after its append");
-  });
-  EXPECT_EQ(failed.status().code(), ErrorCode::kInternal);
-
-  auto hb = RunRequest<HeartbeatResult>(writer, [&](WriteCtx& c) {
-    return OpHeartbeat(c, HeartbeatParams{now_, lease});
-  });
-  EXPECT_TRUE(hb.ok()) << hb.status().ToString();
-  auto fin = RunRequest<FinishResult>(writer, [&](WriteCtx& c) {
-    return OpFinish(c, FinishParams{now_, lease, Outcome::Succeeded()});
-  });
-  ASSERT_TRUE(fin.ok()) << fin.status().ToString();
-  EXPECT_EQ(fin->last_seq, 3);
-  auto again = RunRequest<FinishResult>(writer, [&](WriteCtx& c) {
-    return OpFinish(c, FinishParams{now_, lease, Outcome::Succeeded()});
-  });
-  EXPECT_EQ(again.status().code(), ErrorCode::kStaleLease);
-
-  auto check = Db::Open(path_, Db::Mode::kReadOnly);
-  ASSERT_TRUE(check.ok());
-  Stmt q =
-      (*check)->PrepareOnce("SELECT group_concat(seq) FROM (SELECT seq FROM events ORDER BY seq)");
-  ASSERT_TRUE(*q.Step());
-  EXPECT_EQ(q.Text(0), "2,3");  // started, final; `created` is the row's
 }
 
 }  // namespace
