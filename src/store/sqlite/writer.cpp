@@ -109,6 +109,18 @@ void Writer::RunBatch(std::vector<std::unique_ptr<WriteRequest>>& batch) {
       r->Fail(s);
       r.reset();
     }
+    if (sqlite3_get_autocommit(db_->raw()) != 0) {
+      // SQLite rolled the whole transaction back itself (disk full, I/O
+      // error, out of memory): nothing of the batch will commit, and a next
+      // SAVEPOINT would open a transaction of its own that RELEASE commits.
+      const Status gone = Status::Unavailable("the batch's transaction was rolled back" +
+                                              (s.ok() ? "" : ": " + s.message()));
+      cache_.Clear();  // it may describe what was rolled back
+      for (auto& each : batch) {
+        if (each) each->Fail(gone);
+      }
+      return;
+    }
   }
   Status commit = db_->Exec("COMMIT");
   if (!commit.ok()) {

@@ -396,6 +396,55 @@ TEST_F(SqliteStoreTest, StoredCreatedEventOfAnOlderDatabaseIsReadOnce) {
   EXPECT_EQ(tape->events[1].type, EventType::kStarted);
 }
 
+// A request that fills the disk (here: the page limit) may make SQLite roll
+// the whole batch transaction back itself. Whatever it rolls back, every
+// request must be told the truth: ok exactly when its row committed.
+TEST_F(SqliteStoreTest, WhatEachRequestIsToldMatchesWhatCommittedWhenTheDiskIsFull) {
+  auto db = Db::Open(path_, Db::Mode::kReadWrite);
+  ASSERT_TRUE(db.ok());
+  ASSERT_TRUE((*db)->Exec("CREATE TABLE t(x INTEGER, pad BLOB)").ok());
+  ASSERT_TRUE((*db)->Exec("PRAGMA max_page_count = 16").ok());
+  constexpr int kRequests = 6;
+  std::vector<Status> results(kRequests);
+  {
+    // Held until every request is queued, so they share one batch.
+    std::latch queued(1);
+    std::latch done(kRequests + 1);
+    Writer writer(std::move(*db), 64, 1, [](TxnEffects&) {});
+    writer.Submit(std::make_unique<TypedWriteRequest<int>>(
+        [&](WriteCtx&) -> Result<int> {
+          queued.wait();
+          return 0;
+        },
+        [&](Result<int>) { done.count_down(); }));
+    for (int i = 0; i < kRequests; ++i) {
+      const int bytes = i == 3 ? 1 << 20 : 16;  // request 3 does not fit
+      writer.Submit(std::make_unique<TypedWriteRequest<int>>(
+          [i, bytes](WriteCtx& ctx) -> Result<int> {
+            Stmt& s = ctx.db.Prepare("INSERT INTO t(x, pad) VALUES (?1, zeroblob(?2))");
+            s.Bind(1, i).Bind(2, bytes);
+            JT_RETURN_IF_ERROR(s.Run());
+            return i;
+          },
+          [&, i](Result<int> r) {
+            results[i] = r.status();
+            done.count_down();
+          }));
+    }
+    queued.count_down();
+    done.wait();
+  }
+  EXPECT_FALSE(results[3].ok());
+  auto check = Db::Open(path_, Db::Mode::kReadOnly);
+  ASSERT_TRUE(check.ok());
+  for (int i = 0; i < kRequests; ++i) {
+    Stmt q = (*check)->PrepareOnce("SELECT count(*) FROM t WHERE x = ?1");
+    q.Bind(1, i);
+    ASSERT_TRUE(*q.Step());
+    EXPECT_EQ(q.Int(0) == 1, results[i].ok()) << "request " << i << ": " << results[i].ToString();
+  }
+}
+
 // The writer itself, with requests the public API cannot produce.
 TEST_F(SqliteStoreTest, AThrowingRequestFailsAloneAndItsNeighboursCommit) {
   auto db = Db::Open(path_, Db::Mode::kReadWrite);
