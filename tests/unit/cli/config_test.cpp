@@ -10,12 +10,36 @@
 #include <filesystem>
 #include <fstream>
 #include <string>
+#include <system_error>
+#include <vector>
+
+#include <unistd.h>
 
 namespace jobtape::cli {
 namespace {
 
+// Scratch files and directories of this test process (ctest runs the tests
+// as parallel processes, so the names carry the pid and the test), removed
+// when the process ends.
+std::string ScratchPath(const std::string& what) {
+  struct Cleanup {
+    std::vector<std::string> paths;
+    ~Cleanup() {
+      std::error_code ec;
+      for (const std::string& p : paths)
+        std::filesystem::remove_all(p, ec);
+    }
+  };
+  static Cleanup cleanup;
+  const auto* test = ::testing::UnitTest::GetInstance()->current_test_info();
+  std::string path = ::testing::TempDir() + "/jobtape-" + what + "-" + std::to_string(::getpid()) +
+                     "-" + (test ? test->name() : "none");
+  cleanup.paths.push_back(path);
+  return path;
+}
+
 std::string WriteFile(const std::string& text) {
-  std::string path = ::testing::TempDir() + "/jobtape-config-test.toml";
+  std::string path = ScratchPath("config-toml");
   std::ofstream(path) << text;
   return path;
 }
@@ -150,7 +174,7 @@ TEST(ConfigTest, RangesAreChecked) {
 // The node id is created once and then read back, so attempts stamped with
 // it before a crash are recognised as this node's after the restart.
 TEST(NodeIdTest, CreatedOnceThenStable) {
-  std::string dir = ::testing::TempDir() + "/jobtape-node-id-test";
+  std::string dir = ScratchPath("node-id");
   std::filesystem::remove_all(dir);
   std::filesystem::create_directories(dir);
   auto first = LoadOrCreateNodeId(dir);
@@ -168,7 +192,7 @@ TEST(NodeIdTest, CreatedOnceThenStable) {
 }
 
 TEST(NodeIdTest, AGarbledFileIsRefusedNotReplaced) {
-  std::string dir = ::testing::TempDir() + "/jobtape-node-id-garbled";
+  std::string dir = ScratchPath("node-id-garbled");
   std::filesystem::remove_all(dir);
   std::filesystem::create_directories(dir);
   std::ofstream(dir + "/node_id") << "not a valid id!\n";
