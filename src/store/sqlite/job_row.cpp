@@ -91,7 +91,7 @@ const char* MultiRowInsert(int rows) {
 // served from the job row (OpTapeRead), whose queue, kind and created_at are
 // all it says. That is one b-tree insert fewer per job, in the middle of the
 // events tree. Databases written before this hold stored `created` rows,
-// which OpTapeRead prefers.
+// which OpTapeRead passes over: the row says the same.
 Status FlushEvents(WriteCtx& ctx) {
   const std::vector<Event>& events = ctx.fx.events;
   std::vector<const Event*> stored;

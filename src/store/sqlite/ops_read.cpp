@@ -1,5 +1,6 @@
 // Reads. Each runs on a read-only connection; multi-statement reads run in one
 // read transaction so they see one snapshot.
+#include <algorithm>
 #include <string>
 
 #include "store/rules.hpp"
@@ -113,7 +114,7 @@ Result<JobPage> OpList(Db& db, const ListParams& p, std::size_t max_bytes) {
 Result<TapePage> OpTapeRead(Db& db, const TapeReadParams& p, std::size_t max_bytes) {
   ReadTxn txn(db);
   TapePage page;
-  std::optional<Event> created;  // seq 1, from the job row (FlushEvents)
+  std::size_t bytes = 0;
   {
     Stmt& q = db.Prepare("SELECT state, last_seq, queue, kind, created_at FROM jobs WHERE id = ?1");
     StmtScope scope(q);
@@ -123,42 +124,27 @@ Result<TapePage> OpTapeRead(Db& db, const TapeReadParams& p, std::size_t max_byt
     if (!*row) return Status::NotFound("no job " + std::to_string(p.job_id));
     page.state = static_cast<JobState>(q.Int(0));
     page.last_seq = q.Int(1);
-    if (p.after < 1) {
-      created = Event{p.job_id,
-                      1,
-                      EventType::kCreated,
-                      FromMicros(q.Int(4)),
-                      0,
-                      CreatedData(q.TextView(2), q.TextView(3))};
+    if (p.after < 1) {  // seq 1 is served from the job row (FlushEvents)
+      page.events.push_back(Event{p.job_id, 1, EventType::kCreated, FromMicros(q.Int(4)), 0,
+                                  CreatedData(q.TextView(2), q.TextView(3))});
+      bytes += page.events.back().data.size();
     }
   }
   Stmt& q = db.Prepare(
       "SELECT seq, type, at, attempt, data FROM events WHERE job_id = ?1 AND seq > ?2 "
       "ORDER BY seq LIMIT ?3");
   StmtScope scope(q);
-  q.Bind(1, p.job_id).Bind(2, p.after).Bind(3, p.limit);
-  std::size_t bytes = 0;
-  while (bytes < max_bytes && static_cast<int>(page.events.size()) < p.limit) {
-    // (at least one event, however large)
+  q.Bind(1, p.job_id).Bind(2, std::max<Seq>(p.after, 1)).Bind(3, p.limit);
+  // At least one event, however large.
+  while ((page.events.empty() || bytes < max_bytes) &&
+         static_cast<int>(page.events.size()) < p.limit) {
     auto row = q.Step();
     if (!row.ok()) return row.status();
     if (!*row) break;
-    const Seq seq = q.Int(0);
-    if (created) {
-      // A database written before `created` was served from the row may
-      // hold it; the stored one is the same event.
-      if (seq != 1) {
-        bytes += created->data.size();
-        page.events.push_back(std::move(*created));
-        if (static_cast<int>(page.events.size()) >= p.limit || bytes >= max_bytes) break;
-      }
-      created.reset();
-    }
-    page.events.push_back(Event{p.job_id, seq, static_cast<EventType>(q.Int(1)),
+    page.events.push_back(Event{p.job_id, q.Int(0), static_cast<EventType>(q.Int(1)),
                                 FromMicros(q.Int(2)), static_cast<int>(q.Int(3)), q.Text(4)});
     bytes += page.events.back().data.size();
   }
-  if (created && page.events.empty()) page.events.push_back(std::move(*created));
   return page;
 }
 

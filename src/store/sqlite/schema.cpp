@@ -171,7 +171,7 @@ CREATE INDEX jobs_by_batch ON jobs(batch) WHERE batch IS NOT NULL;
     // from the job row (job_row.cpp FlushEvents, ops_read.cpp OpTapeRead).
     // No table changes, but the version does: a binary from before this
     // refuses the database instead of serving tapes that start at seq 2.
-    // Stored `created` rows of older databases stay and are read as before.
+    // Stored `created` rows of older databases stay; reads pass over them.
     R"sql(
 SELECT 1;
 )sql",
